@@ -1,0 +1,87 @@
+import { affineSource, binarySource, elementwiseWorkgroupSize, type BinaryOp } from '../../shaders/elementwise.js';
+import { isFloat } from '../runtime/dtype.js';
+import { DTypeError, ShapeError } from '../runtime/errors.js';
+import { Uniforms } from '../runtime/program.js';
+import { shapeString, type Tensor } from '../runtime/tensor.js';
+import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
+
+/**
+ * Checks that b's shape, less leading 1s, is a suffix of a's: b then repeats along a's
+ * leading dims (a bias over [batch, seq, hidden], a mask over [.., heads, 1]).
+ */
+function broadcastPeriod(op: string, a: Tensor, b: Tensor): number {
+  const bDims = [...b.shape];
+  while (bDims.length > 0 && bDims[0] === 1 && bDims.length > 0) bDims.shift();
+  const tail = a.shape.slice(a.shape.length - bDims.length);
+  if (bDims.length > a.shape.length || tail.some((d, i) => d !== bDims[i])) {
+    throw new ShapeError(`${op}: ${shapeString(b.shape)} does not broadcast to ${shapeString(a.shape)} (b's shape must be a suffix of a's)`);
+  }
+  return b.size;
+}
+
+function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  a.check(op);
+  b.check(op);
+  if (a.dtype !== b.dtype) throw new DTypeError(`${op}: dtypes differ (${a.dtype} and ${b.dtype})`);
+  if (a.runtime !== b.runtime) throw new ShapeError(`${op}: tensors belong to different runtimes`);
+  const period = broadcastPeriod(op, a, b);
+  const rt = a.runtime;
+  const out = rt.empty(a.shape, a.dtype);
+  if (out.size === 0) return out;
+  const program = programFor(`binary:${op}:${a.dtype}`, () => ({
+    name: `${op}[${a.dtype}]`, source: binarySource(op, a.dtype), bindings: ['read', 'read', 'write'],
+  }));
+  const maxBind = rt.maxBindingElements(a.dtype);
+  const wholeB = period <= maxBind;
+  // When b is too large to bind whole, no chunk may cross a repetition of b, so that
+  // its piece of b is contiguous.
+  let chunk = Math.min(maxBind, maxThreadsPerLaunch(rt, elementwiseWorkgroupSize));
+  if (!wholeB) chunk = Math.min(chunk, period);
+  for (let start = 0; start < a.size;) {
+    let count = Math.min(chunk, a.size - start);
+    if (!wholeB) count = Math.min(count, period - (start % period));
+    const bA = rt.bind(a, start, count);
+    const bOut = rt.bind(out, start, count);
+    const bB = wholeB ? rt.bind(b) : rt.bind(b, start % period, count);
+    const u = new Uniforms().u32(count, wholeB ? period : count, wholeB ? start % period : 0, bA.shift, bB.shift, bOut.shift);
+    rt.dispatch(program, [bA, bB, bOut], u.bytes(), Math.ceil(count / elementwiseWorkgroupSize));
+    start += count;
+  }
+  return out;
+}
+
+/** a + b, with b broadcast along a's leading dims. */
+export function add(a: Tensor, b: Tensor): Tensor {
+  return binary('add', a, b);
+}
+
+export function sub(a: Tensor, b: Tensor): Tensor {
+  return binary('sub', a, b);
+}
+
+export function mul(a: Tensor, b: Tensor): Tensor {
+  return binary('mul', a, b);
+}
+
+export function div(a: Tensor, b: Tensor): Tensor {
+  return binary('div', a, b);
+}
+
+/** a * alpha + beta, for float tensors. */
+export function scale(a: Tensor, alpha: number, beta = 0): Tensor {
+  a.check('scale');
+  if (!isFloat(a.dtype)) throw new DTypeError(`scale: needs a float tensor, got ${a.dtype}`);
+  const rt = a.runtime;
+  const out = rt.empty(a.shape, a.dtype);
+  const program = programFor(`affine:${a.dtype}`, () => ({
+    name: `scale[${a.dtype}]`, source: affineSource(a.dtype), bindings: ['read', 'write'],
+  }));
+  const chunk = Math.min(rt.maxBindingElements(a.dtype), maxThreadsPerLaunch(rt, elementwiseWorkgroupSize));
+  for (const [start, count] of spans(a.size, chunk)) {
+    const bA = rt.bind(a, start, count);
+    const bOut = rt.bind(out, start, count);
+    const u = new Uniforms().u32(count, bA.shift, bOut.shift).f32(alpha, beta);
+    rt.dispatch(program, [bA, bOut], u.bytes(), Math.ceil(count / elementwiseWorkgroupSize));
+  }
+  return out;
+}

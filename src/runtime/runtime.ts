@@ -1,0 +1,401 @@
+import { acquireGpu, type AdapterReport, type DeviceFeatures, type DeviceLimits, type Gpu, type GpuOptions } from './gpu.js';
+import { bytesPerElement, checkDType, hostArrayFor, fromHalfBits, toHalfBits, type DType, type HostArray } from './dtype.js';
+import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, ShapeError, WgpruneError } from './errors.js';
+import { BufferPool, type PoolStats } from './pool.js';
+import { PipelineCache, grid, type Program } from './program.js';
+import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape } from './tensor.js';
+import { fillWordsSource } from '../../shaders/fill.js';
+
+const fillWordsProgram: Program = { name: 'fillWords', source: fillWordsSource, bindings: ['write'] };
+
+export interface RuntimeOptions extends GpuOptions {
+  /**
+   * Limits lower than the adapter's. Tests use a tiny binding size and dispatch limit so
+   * that the splitting paths run on small tensors.
+   */
+  limits?: Partial<Pick<DeviceLimits, 'maxStorageBufferBindingSize' | 'maxComputeWorkgroupsPerDimension'>>;
+  /** Fill every new tensor with NaN bits, so a kernel that misses an element fails its test. */
+  poison?: boolean;
+  /** Submit once this many dispatches are recorded (bounds the memory of a long step). */
+  maxPendingDispatches?: number;
+}
+
+export interface RuntimeStats extends PoolStats {
+  tensors: number;
+  pipelines: number;
+  submits: number;
+}
+
+/** A storage binding of part of a tensor; `shift` is the element offset the kernel must add. */
+export interface Bound {
+  binding: GPUBufferBinding;
+  shift: number;
+}
+
+type Entry =
+  | { kind: 'dispatch'; name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: GPUBufferBinding[]; uniforms: ArrayBuffer; workgroups: [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
+
+type Tidyable = Tensor | readonly Tidyable[] | { readonly [k: string]: Tidyable } | number | string | boolean | null | undefined | void;
+
+const MAP_READ_USAGE = () => GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  return new Runtime(await acquireGpu(options), options);
+}
+
+/**
+ * Owns the device, the buffer pool and the pipeline cache, and records kernel launches:
+ * launches and copies go into one list that `flush` encodes as one command buffer and one
+ * submit. Reads flush, then wait for the copy with the device's loss raced against it.
+ */
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterReport;
+  readonly limits: DeviceLimits;
+  readonly features: DeviceFeatures;
+  private readonly gpu: Gpu;
+  private readonly pool: BufferPool;
+  private readonly staging: BufferPool;
+  private readonly cache: PipelineCache;
+  private readonly poison: boolean;
+  private readonly maxPending: number;
+  private pending: Entry[] = [];
+  private uploads: GPUBuffer[] = [];
+  private uniformArena: GPUBuffer | null = null;
+  private readonly scopes: Set<Tensor>[] = [];
+  private readonly errors: Error[] = [];
+  private readonly errorChecks = new Set<Promise<void>>();
+  private readonly lostSignal: Promise<never>;
+  private lostMessage: string | null = null;
+  private destroyed = false;
+  private liveTensors = 0;
+  private submitCount = 0;
+
+  constructor(gpu: Gpu, options: RuntimeOptions = {}) {
+    this.gpu = gpu;
+    this.device = gpu.device;
+    this.adapter = gpu.adapter;
+    this.features = gpu.features;
+    this.limits = { ...gpu.limits };
+    for (const [k, v] of Object.entries(options.limits ?? {})) {
+      const key = k as keyof DeviceLimits;
+      if (v !== undefined) this.limits[key] = Math.min(this.limits[key], v);
+    }
+    this.poison = options.poison ?? false;
+    this.maxPending = options.maxPendingDispatches ?? 1024;
+    this.pool = new BufferPool(this.device, STORAGE_USAGE(), 'tensor');
+    this.staging = new BufferPool(this.device, MAP_READ_USAGE(), 'readback');
+    this.cache = new PipelineCache(this.device, (msg) => new KernelError(msg));
+    this.device.onuncapturederror = (event) => {
+      this.errors.push(new KernelError(`device error: ${event.error.message}`));
+    };
+    this.lostSignal = this.device.lost.then((info) => {
+      this.lostMessage = this.destroyed
+        ? 'the runtime was destroyed'
+        : `the GPU device was lost (${info.reason}): ${info.message || 'no message'}`;
+      throw this.destroyed ? new DisposedError(this.lostMessage) : new DeviceLostError(this.lostMessage);
+    });
+    this.lostSignal.catch(() => {});
+  }
+
+  /** Keeps Dawn's `create()` object reachable from the runtime; see Gpu.dawn. */
+  get dawn(): unknown {
+    return this.gpu.dawn;
+  }
+
+  checkAlive(op: string): void {
+    if (this.destroyed) throw new DisposedError(`${op}: the runtime was destroyed`);
+    if (this.lostMessage) throw new DeviceLostError(`${op}: ${this.lostMessage}`);
+  }
+
+  // --- tensors -----------------------------------------------------------------
+
+  /** An uninitialised tensor (NaN bits when the runtime poisons). */
+  empty(shape: Shape, dtype: DType = 'f32'): Tensor {
+    this.checkAlive('empty');
+    checkDType(dtype);
+    checkShape(shape);
+    this.checkDType(dtype, 'empty');
+    const bytes = sizeOf(shape) * bytesPerElement[dtype];
+    if (bytes > this.limits.maxBufferSize) {
+      throw new LimitError(`a ${shapeString(shape)} ${dtype} tensor needs ${bytes} bytes, more than this device's maxBufferSize (${this.limits.maxBufferSize})`);
+    }
+    const buffer = this.pool.acquire(Math.max(4, bytes));
+    const t = new Tensor(this, [...shape], dtype, new Storage(buffer, buffer.size));
+    if (this.poison) this.fillWords(buffer, buffer.size / 4, 0xffffffff);
+    return t;
+  }
+
+  /** Uploads host data. The copy is recorded in order with launches, so no flush is needed. */
+  tensor(data: ArrayLike<number>, shape: Shape, dtype: DType = 'f32'): Tensor {
+    checkShape(shape);
+    if (data.length !== sizeOf(shape)) {
+      throw new ShapeError(`tensor: ${data.length} values do not fill shape ${shapeString(shape)} (${sizeOf(shape)} elements)`);
+    }
+    const t = this.empty(shape, dtype);
+    const bytes = Math.ceil((data.length * bytesPerElement[dtype]) / 4) * 4;
+    if (bytes === 0) return t;
+    const upload = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true, label: 'upload' });
+    const range = upload.getMappedRange();
+    switch (dtype) {
+      case 'f32': new Float32Array(range).set(data); break;
+      case 'i32': new Int32Array(range).set(data); break;
+      case 'u32': new Uint32Array(range).set(data); break;
+      case 'f16': {
+        const h = new Uint16Array(range);
+        for (let i = 0; i < data.length; i++) h[i] = toHalfBits(data[i]!);
+      }
+    }
+    upload.unmap();
+    this.uploads.push(upload);
+    this.pending.push({ kind: 'copy', src: upload, srcOffset: 0, dst: t.storage.buffer, dstOffset: 0, size: bytes });
+    return t;
+  }
+
+  /** The largest element count one binding of `dtype` may hold, leaving room for alignment. */
+  maxBindingElements(dtype: DType): number {
+    const slack = this.limits.minStorageBufferOffsetAlignment;
+    return Math.floor((this.limits.maxStorageBufferBindingSize - slack) / bytesPerElement[dtype]);
+  }
+
+  /**
+   * Binds elements [start, start + count) of `t`. Bindings start on the device's offset
+   * alignment, so the kernel adds `shift` to its indices.
+   */
+  bind(t: Tensor, start = 0, count = t.size - start): Bound {
+    const bpe = bytesPerElement[t.dtype];
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    const byteStart = (t.offset + start) * bpe;
+    const offset = Math.floor(byteStart / align) * align;
+    const size = Math.max(4, Math.ceil((byteStart + count * bpe - offset) / 4) * 4);
+    if (size > this.limits.maxStorageBufferBindingSize) {
+      throw new LimitError(`binding ${count} elements of ${t} takes ${size} bytes, more than maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize}); the op must split it`);
+    }
+    return { binding: { buffer: t.storage.buffer, offset, size }, shift: (byteStart - offset) / bpe };
+  }
+
+  releaseStorage(storage: Storage): void {
+    if (!this.destroyed) this.pool.release(storage.buffer);
+  }
+
+  track(t: Tensor): void {
+    this.liveTensors++;
+    this.scopes[this.scopes.length - 1]?.add(t);
+  }
+
+  untrack(t: Tensor): void {
+    this.liveTensors--;
+    for (const s of this.scopes) s.delete(t);
+  }
+
+  /**
+   * Runs `fn` and disposes every tensor it created except those in its result, which pass
+   * to the enclosing scope. `fn` must be synchronous: reads are awaited outside.
+   */
+  tidy<T extends Tidyable>(fn: () => T): T {
+    const scope = new Set<Tensor>();
+    this.scopes.push(scope);
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.scopes.pop();
+      for (const t of scope) t.dispose();
+      throw e;
+    }
+    this.scopes.pop();
+    if (result instanceof Promise) throw new WgpruneError('tidy: the function returned a Promise; tidy takes a synchronous function');
+    const kept = new Set<Tensor>();
+    collectTensors(result, kept);
+    const parent = this.scopes[this.scopes.length - 1];
+    for (const t of scope) {
+      if (kept.has(t)) parent?.add(t);
+      else t.dispose();
+    }
+    return result;
+  }
+
+  /** Excludes a tensor from the scopes it is in, so tidy leaves it alone. */
+  keep<T extends Tensor>(t: T): T {
+    for (const s of this.scopes) s.delete(t);
+    return t;
+  }
+
+  // --- launches ----------------------------------------------------------------
+
+  private checkDType(dtype: DType, op: string): void {
+    if (dtype === 'f16' && !this.features.f16) {
+      throw new DTypeError(`${op}: f16 needs the adapter feature shader-f16, which ${this.adapter.description || 'this adapter'} lacks`);
+    }
+  }
+
+  /** Records one kernel launch; `workgroups` is a flat count laid out by `grid`, or explicit. */
+  dispatch(program: Program, bindings: Bound[], uniforms: ArrayBuffer, workgroups: number | [number, number, number]): void {
+    this.checkAlive(program.name);
+    if (bindings.length !== program.bindings.length) {
+      throw new WgpruneError(`kernel ${program.name} takes ${program.bindings.length} bindings, got ${bindings.length}`);
+    }
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    const wg = typeof workgroups === 'number' ? grid(workgroups, max) : workgroups;
+    if (wg.some((d) => d > max)) {
+      throw new LimitError(`kernel ${program.name}: ${wg.join(' x ')} workgroups pass the device's ${max} per dimension; the op must split it`);
+    }
+    if (wg.some((d) => d === 0)) return;
+    this.pending.push({
+      kind: 'dispatch', name: program.name, pipeline: this.cache.get(program),
+      layout: this.cache.layoutFor(program.bindings),
+      bindings: bindings.map((b) => b.binding), uniforms, workgroups: wg,
+    });
+    if (this.pending.length >= this.maxPending) this.flush();
+  }
+
+  private fillWords(buffer: GPUBuffer, words: number, value: number): void {
+    const perDispatch = 256 * this.limits.maxComputeWorkgroupsPerDimension;
+    const alignWords = this.limits.minStorageBufferOffsetAlignment / 4;
+    const chunk = Math.floor(Math.min(this.limits.maxStorageBufferBindingSize / 4, perDispatch) / alignWords) * alignWords;
+    for (let start = 0; start < words; start += chunk) {
+      const count = Math.min(chunk, words - start);
+      const u = new Uint32Array([count, value, 0, 0]);
+      this.dispatch(fillWordsProgram, [{ binding: { buffer, offset: start * 4, size: count * 4 }, shift: 0 }], u.buffer, Math.ceil(count / 256));
+    }
+  }
+
+  /** Encodes everything recorded into one command buffer and submits it. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    this.checkAlive('flush');
+    const entries = this.pending;
+    const uploads = this.uploads;
+    this.pending = [];
+    this.uploads = [];
+    const device = this.device;
+
+    const align = this.limits.minUniformBufferOffsetAlignment;
+    const offsets: number[] = [];
+    let total = 0;
+    for (const e of entries) {
+      if (e.kind !== 'dispatch') { offsets.push(-1); continue; }
+      offsets.push(total);
+      total += Math.ceil(e.uniforms.byteLength / align) * align;
+    }
+    if (total > 0) {
+      if (!this.uniformArena || this.uniformArena.size < total) {
+        this.uniformArena?.destroy();
+        this.uniformArena = device.createBuffer({
+          size: Math.max(total, 64 * 1024), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniforms',
+        });
+      }
+      const host = new Uint8Array(total);
+      entries.forEach((e, i) => { if (e.kind === 'dispatch') host.set(new Uint8Array(e.uniforms), offsets[i]!); });
+      device.queue.writeBuffer(this.uniformArena, 0, host);
+    }
+
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: 'step' });
+    let pass: GPUComputePassEncoder | null = null;
+    const names = new Set<string>();
+    entries.forEach((e, i) => {
+      if (e.kind === 'copy') {
+        pass?.end();
+        pass = null;
+        encoder.copyBufferToBuffer(e.src, e.srcOffset, e.dst, e.dstOffset, e.size);
+        return;
+      }
+      names.add(e.name);
+      pass ??= encoder.beginComputePass({ label: 'kernels' });
+      const entriesOfGroup: GPUBindGroupEntry[] = e.bindings.map((resource, binding) => ({ binding, resource }));
+      entriesOfGroup.push({ binding: e.bindings.length, resource: { buffer: this.uniformArena!, offset: offsets[i]!, size: e.uniforms.byteLength } });
+      pass.setPipeline(e.pipeline);
+      pass.setBindGroup(0, device.createBindGroup({ layout: e.layout, entries: entriesOfGroup, label: e.name }));
+      pass.dispatchWorkgroups(...e.workgroups);
+    });
+    (pass as GPUComputePassEncoder | null)?.end();
+    device.queue.submit([encoder.finish()]);
+    this.submitCount++;
+    for (const u of uploads) u.destroy();
+    const kernels = [...names].join(', ');
+    const check = Promise.all([device.popErrorScope(), device.popErrorScope()]).then(([validation, oom]) => {
+      for (const err of [validation, oom]) {
+        if (err) this.errors.push(new KernelError(`a step with kernels ${kernels || '(copies only)'} failed: ${err.message}`));
+      }
+    }, () => {});
+    this.errorChecks.add(check);
+    void check.finally(() => this.errorChecks.delete(check));
+  }
+
+  /** Waits for errors found so far to be reported, then throws the first one. */
+  private async throwErrors(): Promise<void> {
+    await Promise.race([Promise.all([...this.errorChecks]), this.lostSignal]);
+    const all = [...this.cache.errors.splice(0), ...this.errors.splice(0)];
+    if (all.length > 0) throw all[0];
+  }
+
+  /** Submits recorded work and waits until the device has finished it. */
+  async sync(): Promise<void> {
+    this.flush();
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostSignal]);
+    await this.throwErrors();
+  }
+
+  async read(t: Tensor): Promise<HostArray> {
+    t.check('read');
+    const bpe = bytesPerElement[t.dtype];
+    const start = Math.floor(t.byteOffset / 4) * 4;
+    const end = Math.ceil((t.byteOffset + t.size * bpe) / 4) * 4;
+    const out = hostArrayFor(t.dtype, t.size);
+    if (t.size === 0) return out;
+    const staging = this.staging.acquire(end - start);
+    this.pending.push({ kind: 'copy', src: t.storage.buffer, srcOffset: start, dst: staging, dstOffset: 0, size: end - start });
+    this.flush();
+    try {
+      await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, end - start), this.lostSignal]);
+    } catch (e) {
+      await this.throwErrors();
+      throw e;
+    }
+    const bytes = staging.getMappedRange(0, end - start).slice(0);
+    staging.unmap();
+    this.staging.release(staging);
+    await this.throwErrors();
+    const skip = t.byteOffset - start;
+    switch (t.dtype) {
+      case 'f32': out.set(new Float32Array(bytes, skip, t.size)); break;
+      case 'i32': out.set(new Int32Array(bytes, skip, t.size)); break;
+      case 'u32': out.set(new Uint32Array(bytes, skip, t.size)); break;
+      case 'f16': {
+        const h = new Uint16Array(bytes, skip, t.size);
+        for (let i = 0; i < t.size; i++) out[i] = fromHalfBits(h[i]!);
+      }
+    }
+    return out;
+  }
+
+  stats(): RuntimeStats {
+    return { ...this.pool.stats(), tensors: this.liveTensors, pipelines: this.cache.size, submits: this.submitCount };
+  }
+
+  /** Frees pooled buffers not in use. */
+  trim(): void {
+    this.flush();
+    this.pool.trim();
+    this.staging.trim();
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pending = [];
+    this.pool.trim();
+    this.staging.trim();
+    this.device.destroy();
+  }
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) collectTensors(v, into);
+}
