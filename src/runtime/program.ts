@@ -18,6 +18,8 @@ export class PipelineCache {
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
   /** Shader or pipeline errors found asynchronously; the runtime reports them at the next sync. */
   readonly errors: Error[] = [];
+  /** Error scopes of pipelines not yet reported; a sync waits for them. */
+  readonly checks = new Set<Promise<void>>();
 
   constructor(private readonly device: GPUDevice, private readonly makeError: (msg: string) => Error) {}
 
@@ -55,7 +57,7 @@ export class PipelineCache {
       compute: { module, entryPoint },
     });
     const name = program.name;
-    void device.popErrorScope().then(async (error) => {
+    const check = device.popErrorScope().then(async (error) => {
       if (!error) return;
       let detail = error.message;
       try {
@@ -64,7 +66,9 @@ export class PipelineCache {
         if (lines.length) detail = lines.join('; ');
       } catch { /* the scope's message is enough */ }
       this.errors.push(this.makeError(`kernel ${name} failed to compile: ${detail}`));
-    });
+    }, () => {});
+    this.checks.add(check);
+    void check.finally(() => this.checks.delete(check));
     this.pipelines.set(key, pipeline);
     return pipeline;
   }

@@ -328,7 +328,7 @@ export class Runtime {
 
   /** Waits for errors found so far to be reported, then throws the first one. */
   private async throwErrors(): Promise<void> {
-    await Promise.race([Promise.all([...this.errorChecks]), this.lostSignal]);
+    await Promise.race([Promise.all([...this.cache.checks, ...this.errorChecks]), this.lostSignal]);
     const all = [...this.cache.errors.splice(0), ...this.errors.splice(0)];
     if (all.length > 0) throw all[0];
   }

@@ -1,0 +1,82 @@
+import * as assert from 'uvu/assert';
+import { matmul } from '../../src/ops/matmul.js';
+import { assertClose, thrown } from '../helpers/compare.js';
+import { gpuSuite } from '../helpers/gpu.js';
+import { Random } from '../helpers/random.js';
+import { f32 } from '../reference/elementwise.js';
+import { matmulRef } from '../reference/matmul.js';
+
+const rand = new Random();
+
+// float32 accumulation of K products: error <= ~K * 2^-24 * Σ|a||b| in the worst case and
+// ~sqrt(K) * 2^-24 * Σ|a||b| typically. 1e-6 * Σ|a||b| covers the sequential sum up to
+// K of several thousand with margin, and is well under the 1e-4 budget.
+const rtol = 1e-6;
+
+interface Case { batch: number[]; M: number; N: number; K: number; transA: boolean; transB: boolean; sharedB: boolean }
+
+function run(c: Case) {
+  return async ({ rt }: { rt: import('../../src/runtime/runtime.js').Runtime }) => {
+    const batch = c.batch.reduce((p, d) => p * d, 1);
+    const a = f32(rand.uniform(batch * c.M * c.K));
+    const bCount = (c.sharedB ? 1 : batch) * c.K * c.N;
+    const b = f32(rand.uniform(bCount));
+    const aShape = [...c.batch, ...(c.transA ? [c.K, c.M] : [c.M, c.K])];
+    const bShape = [...(c.sharedB ? [] : c.batch), ...(c.transB ? [c.N, c.K] : [c.K, c.N])];
+    const out = matmul(rt.tensor(a, aShape), rt.tensor(b, bShape), { transA: c.transA, transB: c.transB });
+    assert.equal(out.shape, [...c.batch, c.M, c.N]);
+    const ref = matmulRef(a, b, batch, c.M, c.N, c.K, c.transA, c.transB);
+    assertClose(await out.read(), ref.c, `matmul ${JSON.stringify(c)}`, { rtol, scales: ref.scale, atol: 1e-30 });
+  };
+}
+
+const cases: Case[] = [];
+for (const [M, N, K] of [[1, 1, 1], [7, 33, 5], [33, 7, 257], [64, 64, 64], [65, 31, 100], [3, 129, 2]]) {
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) cases.push({ batch: [], M: M!, N: N!, K: K!, transA, transB, sharedB: false });
+  }
+}
+cases.push({ batch: [3], M: 17, N: 9, K: 33, transA: false, transB: false, sharedB: false });
+cases.push({ batch: [2, 3], M: 5, N: 40, K: 7, transA: false, transB: true, sharedB: true });
+cases.push({ batch: [4], M: 33, N: 12, K: 64, transA: true, transB: false, sharedB: false });
+cases.push({ batch: [12], M: 20, N: 20, K: 16, transA: false, transB: true, sharedB: false });
+
+const mm = gpuSuite('matmul');
+for (const c of cases) mm(`${JSON.stringify(c)}`, run(c));
+
+mm('K = 0 gives zeros', async ({ rt }) => {
+  const out = matmul(rt.tensor([], [3, 0]), rt.tensor([], [0, 2]));
+  assert.equal(Array.from(await out.read()), [0, 0, 0, 0, 0, 0]);
+});
+
+mm('a long inner dimension (K = 3072) stays within tolerance', run({ batch: [], M: 9, N: 10, K: 3072, transA: false, transB: false, sharedB: false }));
+
+mm('mismatched inner dimensions are refused', ({ rt }) => {
+  const msg = thrown(() => matmul(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor(new Float32Array(8), [4, 2])));
+  assert.match(msg, 'matmul: inner dimensions differ: [2, 3] x [4, 2] (3 vs 4)');
+});
+
+mm('mismatched batch dims are refused', ({ rt }) => {
+  const msg = thrown(() => matmul(rt.tensor(new Float32Array(12), [2, 2, 3]), rt.tensor(new Float32Array(18), [3, 3, 2])));
+  assert.match(msg, 'matmul: batch dims differ');
+});
+
+mm('integer operands are refused', ({ rt }) => {
+  assert.match(thrown(() => matmul(rt.tensor([1], [1, 1], 'i32'), rt.tensor([1], [1, 1]))), 'matmul: needs f32 tensors, got i32 and f32');
+});
+
+mm('a disposed operand is refused', ({ rt }) => {
+  const a = rt.tensor([1, 2], [1, 2]);
+  a.dispose();
+  assert.match(thrown(() => matmul(a, rt.tensor([1, 2], [2, 1]))), 'matmul: tensor[1, 2] f32 was used after dispose()');
+});
+
+mm.run();
+
+// Bindings of 4 KiB and at most 2 workgroups a dimension: every path of the split runs.
+const split = gpuSuite('matmul split', { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 } });
+split('by batches', run({ batch: [9], M: 10, N: 11, K: 12, transA: false, transB: false, sharedB: false }));
+split('by rows of C, shared B', run({ batch: [2], M: 150, N: 20, K: 30, transA: false, transB: true, sharedB: true }));
+split('by rows with Aᵀ', run({ batch: [], M: 150, N: 5, K: 6, transA: true, transB: false, sharedB: false }));
+split('by grid tiles', run({ batch: [5], M: 70, N: 9, K: 3, transA: false, transB: false, sharedB: false }));
+split.run();
