@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Installs what wgprune needs on a fresh machine, and nothing twice:
+# Installs what wgprune needs on a fresh machine, and nothing twice (run it again at will):
 #  - npm dependencies (from package-lock.json);
 #  - where no Vulkan driver is present (no GPU), Mesa's lavapipe new enough for Dawn
 #    (Mesa 24+; Dawn rejects Mesa 22's lavapipe) and the Vulkan loader;
-#  - Debian's chromium, for the browser test suite (skip with WGPRUNE_NO_BROWSER=1).
+#  - Debian's chromium, for the browser test suite (skip with --no-browser or WGPRUNE_NO_BROWSER=1).
 # System packages are installed only on Debian/Ubuntu as root; elsewhere the script
 # says what is missing and goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "setup: $*" >&2; }
+
+want_browser=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-browser) want_browser=0 ;;
+    *) log "unknown option $arg (known: --no-browser)"; exit 2 ;;
+  esac
+done
+[ "${WGPRUNE_NO_BROWSER:-0}" = 1 ] && want_browser=0
 
 # --- npm ---------------------------------------------------------------------
 if [ ! -d node_modules/webgpu ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -20,8 +29,14 @@ fi
 # --- system packages -----------------------------------------------------------
 can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
 apt_updated=0
-apt_update() { [ $apt_updated = 1 ] || { apt-get update -qq >&2; apt_updated=1; }; }
-apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2; }
+apt_update() { [ $apt_updated = 1 ] || { apt-get update -qq >/dev/null; apt_updated=1; }; }
+# apt and dpkg are chatty: keep their output in a log and show it only on failure.
+apt_install() {
+  local out; out=$(mktemp)
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >"$out" 2>&1 ||
+    { cat "$out" >&2; rm -f "$out"; log "apt-get install $* failed"; exit 1; }
+  rm -f "$out"
+}
 
 codename() { . /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}"; }
 
@@ -80,7 +95,7 @@ if [ "$(uname -s)" = Linux ] && ! has_gpu_icd && ! has_lavapipe; then
   fi
 fi
 
-if [ "${WGPRUNE_NO_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
+if [ $want_browser = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   if can_apt; then
     log "installing Debian's chromium for the browser tests"
     apt_update
