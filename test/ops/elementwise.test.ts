@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { add, div, mul, scale, sub } from '../../src/ops/elementwise.js';
 import { assertClose, thrown } from '../helpers/compare.js';
-import { gpuSuite } from '../helpers/gpu.js';
+import { gpuSuite, skip } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
 import { affineRef, binaryRef, f32 } from '../reference/elementwise.js';
 
@@ -38,7 +38,7 @@ binary('scale computes a * alpha + beta', async ({ rt }) => {
 });
 
 binary('f16 add, where the adapter has shader-f16', async ({ rt }) => {
-  if (!rt.features.f16) return;
+  if (!rt.features.f16) return skip('the adapter has no shader-f16');
   const a = rand.uniform(77), b = rand.uniform(77);
   const out = add(rt.tensor(a, [77], 'f16'), rt.tensor(b, [77], 'f16'));
   assert.is(out.dtype, 'f16');
