@@ -19,3 +19,30 @@ fn flatWorkgroup(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 `;
+
+export const mapWorkgroupSize = 256;
+
+/**
+ * An element-wise f32 kernel: out[i] = `expr` over the named inputs, each read at i.
+ * Bindings: the inputs in order, then out, then Params { count, one shift per input,
+ * the out shift, then the f32 `params` by name }. `helpers` holds WGSL functions.
+ */
+export function mapSource(inputs: string[], expr: string, { helpers = '', params = [] as string[] } = {}): string {
+  const n = inputs.length;
+  const fields = ['count: u32', ...inputs.map((name) => `${name}Shift: u32`), 'outShift: u32', ...params.map((p) => `${p}: f32`)];
+  return /* wgsl */ `
+struct Params { ${fields.join(', ')} }
+${inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}Data: array<f32>;`).join('\n')}
+@group(0) @binding(${n}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${n + 1}) var<uniform> params: Params;
+${flatWorkgroup}
+${helpers}
+@compute @workgroup_size(${mapWorkgroupSize})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = flatWorkgroup(wid, nwg) * ${mapWorkgroupSize}u + lid;
+  if (i >= params.count) { return; }
+  ${inputs.map((name) => `let ${name} = ${name}Data[params.${name}Shift + i];`).join('\n  ')}
+  out[params.outShift + i] = ${expr};
+}
+`;
+}

@@ -1,0 +1,29 @@
+import { geluBackwardSource, geluForwardSource, tanhBackwardSource, tanhForwardSource } from '../../shaders/activation.js';
+import type { Program } from '../runtime/program.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { launchMap } from './launch.js';
+
+const gelu: Program = { name: 'geluForward', source: geluForwardSource, bindings: ['read', 'write'] };
+const geluGrad: Program = { name: 'geluBackward', source: geluBackwardSource, bindings: ['read', 'read', 'write'] };
+const tanh: Program = { name: 'tanhForward', source: tanhForwardSource, bindings: ['read', 'write'] };
+const tanhGrad: Program = { name: 'tanhBackward', source: tanhBackwardSource, bindings: ['read', 'read', 'write'] };
+
+/** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as BERT's intermediate activation. */
+export function geluForward(x: Tensor): Tensor {
+  return launchMap(gelu, [x]);
+}
+
+/** dx from the forward input x and the upstream gradient dy. */
+export function geluBackward(x: Tensor, dy: Tensor): Tensor {
+  return launchMap(geluGrad, [x, dy]);
+}
+
+/** tanh, as BERT's pooler uses. */
+export function tanhForward(x: Tensor): Tensor {
+  return launchMap(tanh, [x]);
+}
+
+/** dx from the forward output y and the upstream gradient dy. */
+export function tanhBackward(y: Tensor, dy: Tensor): Tensor {
+  return launchMap(tanhGrad, [y, dy]);
+}
