@@ -46,3 +46,32 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 `;
 }
+
+/**
+ * `fn workgroupSum(v, lid) -> f32`: the sum of `v` over the workgroup, returned to every
+ * invocation (a tree in workgroup memory; pairwise, so the error grows with log2 of the
+ * size). Call it from uniform control flow, with `size` a power of two.
+ */
+export function workgroupSum(size: number): string {
+  return /* wgsl */ `
+var<workgroup> sumScratch: array<f32, ${size}>;
+fn workgroupSum(v: f32, lid: u32) -> f32 {
+  sumScratch[lid] = v;
+  workgroupBarrier();
+  for (var stride = ${size / 2}u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) { sumScratch[lid] += sumScratch[lid + stride]; }
+    workgroupBarrier();
+  }
+  let total = sumScratch[0];
+  workgroupBarrier();
+  return total;
+}
+`;
+}
+
+/** The largest power of two up to `cap` that fits the adapter's workgroup size limit. */
+export function powerOfTwoWorkgroup(maxInvocations: number, cap = 256): number {
+  let size = cap;
+  while (size > maxInvocations) size /= 2;
+  return size;
+}

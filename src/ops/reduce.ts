@@ -1,3 +1,4 @@
+import { powerOfTwoWorkgroup } from '../../shaders/common.js';
 import { reduceRowsSource, reduceStridedSource, type ReduceOp } from '../../shaders/reduce.js';
 import { isFloat } from '../runtime/dtype.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
@@ -6,11 +7,27 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
 
-/** The largest power of two up to 256 that the adapter allows in one workgroup. */
 function reduceWorkgroupSize(rt: Runtime): number {
-  let size = 256;
-  while (size > rt.limits.maxComputeInvocationsPerWorkgroup) size /= 2;
-  return size;
+  return powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup);
+}
+
+/** Reduces [outer, len, inner] starting at element xStart of x into out at outStart. */
+function launch(op: ReduceOp, x: Tensor, xStart: number, out: Tensor, outStart: number, outer: number, len: number, inner: number): void {
+  const rt = x.runtime;
+  const wg = reduceWorkgroupSize(rt);
+  const bx = rt.bind(x, xStart, outer * len * inner);
+  const bo = rt.bind(out, outStart, outer * inner);
+  if (inner === 1) {
+    const program = programFor(`reduceRows:${op}:${x.dtype}:${wg}`, () => ({
+      name: `${op}Rows[${x.dtype}]`, source: reduceRowsSource(op, x.dtype, wg), bindings: ['read', 'write'],
+    }));
+    rt.dispatch(program, [bx, bo], new Uniforms().u32(outer, len, bx.shift, bo.shift).bytes(), outer);
+  } else {
+    const program = programFor(`reduceStrided:${op}:${x.dtype}:${wg}`, () => ({
+      name: `${op}Strided[${x.dtype}]`, source: reduceStridedSource(op, x.dtype, wg), bindings: ['read', 'write'],
+    }));
+    rt.dispatch(program, [bx, bo], new Uniforms().u32(outer, len, inner, bx.shift, bo.shift).bytes(), Math.ceil((outer * inner) / wg));
+  }
 }
 
 function reduce(op: ReduceOp, x: Tensor, axis: number, keepDims: boolean): Tensor {
@@ -25,35 +42,33 @@ function reduce(op: ReduceOp, x: Tensor, axis: number, keepDims: boolean): Tenso
   if (len === 0) throw new ShapeError(`${op}: axis ${axis} of ${x} is empty`);
   const rt = x.runtime;
   const outShape = keepDims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax);
-  const out = rt.empty(outShape, x.dtype);
   const maxBind = rt.maxBindingElements(x.dtype);
   const slab = len * inner;
   if (slab > maxBind) {
-    throw new LimitError(`${op}: one slice of ${x} along axis ${axis} (${slab} elements) is larger than one storage binding (${maxBind})`);
+    // One slice does not fit a binding: reduce pieces of the axis into [outer, pieces,
+    // inner] partials, then reduce those.
+    const piece = Math.floor(maxBind / inner);
+    if (piece < 1) throw new LimitError(`${op}: ${inner} values after axis ${axis} of ${x} are more than one storage binding holds`);
+    const pieces = Math.ceil(len / piece);
+    const partial = rt.empty([outer, pieces, inner], x.dtype);
+    for (let o = 0; o < outer; o++) {
+      for (let p = 0; p < pieces; p++) {
+        const n = Math.min(piece, len - p * piece);
+        launch(op, x, ((o * len) + p * piece) * inner, partial, (o * pieces + p) * inner, 1, n, inner);
+      }
+    }
+    const reduced = reduce(op, partial, 1, false);
+    partial.dispose();
+    const out = reduced.reshape(outShape);
+    reduced.dispose();
+    return out;
   }
+  const out = rt.empty(outShape, x.dtype);
   const wg = reduceWorkgroupSize(rt);
-  if (inner === 1) {
-    const program = programFor(`reduceRows:${op}:${x.dtype}:${wg}`, () => ({
-      name: `${op}Rows[${x.dtype}]`, source: reduceRowsSource(op, x.dtype, wg), bindings: ['read', 'write'],
-    }));
-    const rowsPerLaunch = Math.min(Math.floor(maxBind / len), maxThreadsPerLaunch(rt, 1));
-    for (const [start, rows] of spans(outer, rowsPerLaunch)) {
-      const bx = rt.bind(x, start * len, rows * len);
-      const bo = rt.bind(out, start, rows);
-      rt.dispatch(program, [bx, bo], new Uniforms().u32(rows, len, bx.shift, bo.shift).bytes(), rows);
-    }
-  } else {
-    const program = programFor(`reduceStrided:${op}:${x.dtype}:${wg}`, () => ({
-      name: `${op}Strided[${x.dtype}]`, source: reduceStridedSource(op, x.dtype, wg), bindings: ['read', 'write'],
-    }));
-    const outerPerLaunch = Math.min(Math.floor(maxBind / slab), Math.floor(maxThreadsPerLaunch(rt, wg) / inner));
-    if (outerPerLaunch < 1) throw new LimitError(`${op}: ${inner} outputs per slice of ${x} are more than one launch can address`);
-    for (const [start, n] of spans(outer, outerPerLaunch)) {
-      const bx = rt.bind(x, start * slab, n * slab);
-      const bo = rt.bind(out, start * inner, n * inner);
-      rt.dispatch(program, [bx, bo], new Uniforms().u32(n, len, inner, bx.shift, bo.shift).bytes(), Math.ceil((n * inner) / wg));
-    }
-  }
+  // Outer slices per launch: one binding of input, and the grid's reach.
+  const perLaunch = Math.min(Math.floor(maxBind / slab), inner === 1 ? maxThreadsPerLaunch(rt, 1) : Math.floor(maxThreadsPerLaunch(rt, wg) / inner));
+  if (perLaunch < 1) throw new LimitError(`${op}: ${inner} outputs per slice of ${x} are more than one launch can address`);
+  for (const [start, n] of spans(outer, perLaunch)) launch(op, x, start * slab, out, start * inner, n, len, inner);
   return out;
 }
 

@@ -18,7 +18,7 @@ function inputs(n: number): Float64Array {
 
 // The erfc fit errs by < 1.2e-7 relative, exp by a few ulp: 1e-6 relative to the value,
 // plus 1e-7 of |x| for the tail where GELU underflows toward 0.
-const tol = (x: Float64Array) => ({ rtol: 1e-6, atol: 0, scales: Float64Array.from(x, (v, i) => Math.abs(gelu(v)) + 0.1 * Math.abs(v)) });
+const tol = (x: Float64Array) => ({ rtol: 1e-6, atol: 0, scales: Float64Array.from(x, (v) => Math.abs(gelu(v)) + 0.1 * Math.abs(v)) });
 
 const t = gpuSuite('activation');
 

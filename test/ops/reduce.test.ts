@@ -50,4 +50,13 @@ split('strided split over bindings and launches', async ({ rt }) => {
   const ref = reduceRef('max', x, shape, 1);
   assertClose(await max(rt.tensor(x, shape), 1).read(), ref.out, 'split strided', { rtol: 0 });
 });
+split('an axis longer than one binding is reduced in pieces, then the pieces', async ({ rt }) => {
+  for (const [shape, axis, op] of [[[300, 7], 0, 'sum'], [[2, 3000], 1, 'sum'], [[2, 1500, 3], 1, 'max']] as const) {
+    const x = f32(rand.uniform(shape.reduce((p, d) => p * d, 1)));
+    const ref = reduceRef(op, x, [...shape], axis);
+    const out = (op === 'sum' ? sum : max)(rt.tensor(x, shape), axis);
+    assert.equal(out.shape, shape.filter((_, i) => i !== axis));
+    assertClose(await out.read(), ref.out, `pieces ${shape} axis ${axis}`, { rtol, scales: ref.scale });
+  }
+});
 split.run();

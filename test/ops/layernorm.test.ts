@@ -1,0 +1,86 @@
+import * as assert from 'uvu/assert';
+import { layernormBackward, layernormForward } from '../../src/ops/layernorm.js';
+import { assertClose, thrown } from '../helpers/compare.js';
+import { gpuSuite } from '../helpers/gpu.js';
+import { checkGradient, dot } from '../helpers/gradcheck.js';
+import { Random } from '../helpers/random.js';
+import { f32 } from '../reference/elementwise.js';
+import { layernormBackwardRef, layernormRef } from '../reference/layernorm.js';
+
+const rand = new Random();
+
+// Outputs are O(1) after normalisation; float32 sums over a row of up to a few thousand
+// values err by ~1e-7 relative, which rstd and the affine map carry through. 2e-6 of
+// (|value| + 1) covers it; the parameter gradients sum over rows: 2e-6 of Σ|terms|.
+const rtol = 2e-6;
+
+function data(rows: number, cols: number, offset = 0) {
+  return {
+    x: f32(rand.uniform(rows * cols, -2 + offset, 2 + offset)), gamma: f32(rand.uniform(cols, 0.5, 1.5)),
+    beta: f32(rand.uniform(cols)), dy: f32(rand.uniform(rows * cols)),
+  };
+}
+
+const t = gpuSuite('layernorm');
+
+for (const [rows, cols, eps, offset] of [[1, 1, 1e-5, 0], [7, 33, 1e-12, 0], [33, 257, 1e-12, 0], [5, 768, 1e-12, 100], [3, 3000, 1e-5, 0]] as const) {
+  t(`forward and backward, ${rows} rows x ${cols}, eps ${eps}${offset ? `, mean ${offset}` : ''}`, async ({ rt }) => {
+    const d = data(rows, cols, offset);
+    const x = rt.tensor(d.x, [rows, cols]), gamma = rt.tensor(d.gamma, [cols]), beta = rt.tensor(d.beta, [cols]);
+    const fwd = layernormForward(x, gamma, beta, eps);
+    const ref = layernormRef(d.x, d.gamma, d.beta, cols, eps);
+    const scale = (v: ArrayLike<number>) => Float64Array.from(v, (z) => Math.abs(z) + 1);
+    // x - mean in float32 loses |mean| x 6e-8, which rstd and gamma scale into y.
+    const yScale = Float64Array.from(ref.y, (z, i) => Math.abs(z) + 1 + 1.5 * Math.abs(ref.mean[Math.floor(i / cols)]!) * ref.rstd[Math.floor(i / cols)]!);
+    assertClose(await fwd.y.read(), ref.y, 'y', { rtol, scales: yScale });
+    assertClose(await fwd.mean.read(), ref.mean, 'mean', { rtol, scales: scale(ref.mean) });
+    assertClose(await fwd.rstd.read(), ref.rstd, 'rstd', { rtol: 1e-5 });
+
+    const bwd = layernormBackward(x, gamma, fwd, rt.tensor(d.dy, [rows, cols]), { params: true });
+    const rb = layernormBackwardRef(d.x, d.gamma, d.dy, cols, eps);
+    // dx subtracts row means of g: its scale is rstd times the magnitude of g.
+    const dxScale = Float64Array.from(rb.dx, (_, i) => ref.rstd[Math.floor(i / cols)]! * (Math.abs(d.dy[i]! * d.gamma[i % cols]!) + 1));
+    assertClose(await bwd.dx.read(), rb.dx, 'dx', { rtol: 1e-5, scales: dxScale });
+    const colScale = Float64Array.from({ length: cols }, (_, c) => {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += Math.abs(d.dy[r * cols + c]!) * 3;
+      return s;
+    });
+    assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol, scales: colScale });
+    assertClose(await bwd.dbeta!.read(), rb.dbeta, 'dbeta', { rtol, scales: colScale });
+  });
+}
+
+t('gamma of the wrong size is refused', ({ rt }) => {
+  const msg = thrown(() => layernormForward(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor([1, 1], [2]), rt.tensor([0, 0], [2]), 1e-12));
+  assert.match(msg, 'layernormForward: gamma [2] does not match the last axis of tensor[2, 3] f32');
+});
+
+t.run();
+
+const split = gpuSuite('layernorm split', { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 } });
+split('rows split over launches, parameter gradients summed over blocks', async ({ rt }) => {
+  const rows = 50, cols = 100, eps = 1e-12;
+  const d = data(rows, cols);
+  const x = rt.tensor(d.x, [rows, cols]), gamma = rt.tensor(d.gamma, [cols]);
+  const fwd = layernormForward(x, gamma, rt.tensor(d.beta, [cols]), eps);
+  const ref = layernormRef(d.x, d.gamma, d.beta, cols, eps);
+  assertClose(await fwd.y.read(), ref.y, 'y', { rtol, atol: rtol });
+  const bwd = layernormBackward(x, gamma, fwd, rt.tensor(d.dy, [rows, cols]), { params: true });
+  const rb = layernormBackwardRef(d.x, d.gamma, d.dy, cols, eps);
+  assertClose(await bwd.dx.read(), rb.dx, 'dx', { rtol: 1e-5, atol: 1e-5 });
+  assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol: 1e-5, atol: 1e-5 });
+});
+split.run();
+
+const fd = gpuSuite('layernorm reference');
+fd('float64 backward agrees with central differences', () => {
+  const rows = 3, cols = 7, eps = 1e-5;
+  const d = data(rows, cols);
+  const w = rand.uniform(rows * cols);
+  const rb = layernormBackwardRef(d.x, d.gamma, w, cols, eps);
+  checkGradient((x) => dot(w, layernormRef(x, d.gamma, d.beta, cols, eps).y), d.x, rb.dx, 'dx');
+  checkGradient((g) => dot(w, layernormRef(d.x, g, d.beta, cols, eps).y), d.gamma, rb.dgamma, 'dgamma');
+  checkGradient((b) => dot(w, layernormRef(d.x, d.gamma, b, cols, eps).y), d.beta, rb.dbeta, 'dbeta');
+});
+fd.run();
