@@ -48,24 +48,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 
 /**
- * `fn workgroupSum(v, lid) -> f32`: the sum of `v` over the workgroup, returned to every
- * invocation (a tree in workgroup memory; pairwise, so the error grows with log2 of the
- * size). Call it from uniform control flow, with `size` a power of two.
+ * `fn workgroupSum(v, lid) -> f32` and `fn workgroupMax(v, lid) -> f32`: the sum or max of
+ * `v` over the workgroup, returned to every invocation (a tree in workgroup memory, so a
+ * sum's error grows with log2 of the size). Call them from uniform control flow, with
+ * `size` a power of two.
  */
-export function workgroupSum(size: number): string {
-  return /* wgsl */ `
-var<workgroup> sumScratch: array<f32, ${size}>;
-fn workgroupSum(v: f32, lid: u32) -> f32 {
-  sumScratch[lid] = v;
+export function workgroupReduce(size: number): string {
+  const tree = (name: string, combine: string) => /* wgsl */ `
+fn ${name}(v: f32, lid: u32) -> f32 {
+  reduceScratch[lid] = v;
   workgroupBarrier();
   for (var stride = ${size / 2}u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { sumScratch[lid] += sumScratch[lid + stride]; }
+    if (lid < stride) { reduceScratch[lid] = ${combine}; }
     workgroupBarrier();
   }
-  let total = sumScratch[0];
+  let total = reduceScratch[0];
   workgroupBarrier();
   return total;
-}
+}`;
+  return `var<workgroup> reduceScratch: array<f32, ${size}>;
+${tree('workgroupSum', 'reduceScratch[lid] + reduceScratch[lid + stride]')}
+${tree('workgroupMax', 'max(reduceScratch[lid], reduceScratch[lid + stride])')}
 `;
 }
 

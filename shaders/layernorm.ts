@@ -1,4 +1,4 @@
-import { flatWorkgroup, workgroupSum } from './common.js';
+import { flatWorkgroup, workgroupReduce } from './common.js';
 
 /**
  * LayerNorm over the last axis, one workgroup a row: y = (x - mean) * rstd * gamma + beta.
@@ -16,7 +16,7 @@ struct Params { rows: u32, cols: u32, eps: f32, xShift: u32, yShift: u32, meanSh
 @group(0) @binding(5) var<storage, read_write> rstdOut: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 ${flatWorkgroup}
-${workgroupSum(size)}
+${workgroupReduce(size)}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg);
@@ -55,7 +55,7 @@ struct Params { rows: u32, cols: u32, xShift: u32, dyShift: u32, dxShift: u32, m
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 ${flatWorkgroup}
-${workgroupSum(size)}
+${workgroupReduce(size)}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg);

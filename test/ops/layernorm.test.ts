@@ -41,9 +41,13 @@ for (const [rows, cols, eps, offset] of [[1, 1, 1e-5, 0], [7, 33, 1e-12, 0], [33
     // dx subtracts row means of g: its scale is rstd times the magnitude of g.
     const dxScale = Float64Array.from(rb.dx, (_, i) => ref.rstd[Math.floor(i / cols)]! * (Math.abs(d.dy[i]! * d.gamma[i % cols]!) + 1));
     assertClose(await bwd.dx.read(), rb.dx, 'dx', { rtol: 1e-5, scales: dxScale });
+    // Σ_rows |dy| (|xhat| + 1 + |mean| rstd): xhat inherits the error of x - mean.
     const colScale = Float64Array.from({ length: cols }, (_, c) => {
       let s = 0;
-      for (let r = 0; r < rows; r++) s += Math.abs(d.dy[r * cols + c]!) * 3;
+      for (let r = 0; r < rows; r++) {
+        const xhat = (d.x[r * cols + c]! - ref.mean[r]!) * ref.rstd[r]!;
+        s += Math.abs(d.dy[r * cols + c]!) * (Math.abs(xhat) + 1 + 1.5 * Math.abs(ref.mean[r]!) * ref.rstd[r]!);
+      }
       return s;
     });
     assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol, scales: colScale });

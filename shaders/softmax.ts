@@ -1,0 +1,67 @@
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { flatWorkgroup, workgroupReduce } from './common.js';
+
+/**
+ * Softmax over the last axis of x * scale + bias, one workgroup a row, stable (the row's
+ * max is subtracted before exp). `bias` is an additive key mask [batches, cols] shared by
+ * `rowsPerBatch` consecutive rows (all heads and queries of one sequence): padded keys
+ * carry the float32 minimum, as Hugging Face does, and so get probability 0.
+ */
+export function softmaxForwardSource(size: number, hasBias: boolean): string {
+  return wgsl`
+struct Params { rows: u32, cols: u32, rowsPerBatch: u32, scale: f32, xShift: u32, yShift: u32, biasShift: u32, rowStart: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+${flatWorkgroup}
+${workgroupReduce(size)}
+fn logit(base: u32, biasBase: u32, c: u32) -> f32 {
+#if ${hasBias}
+  return x[base + c] * p.scale + bias[biasBase + c];
+#else
+  return x[base + c] * p.scale;
+#endif
+}
+@compute @workgroup_size(${size})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = flatWorkgroup(wid, nwg);
+  if (row >= p.rows) { return; }
+  let base = p.xShift + row * p.cols;
+  let biasBase = p.biasShift + ((p.rowStart + row) / p.rowsPerBatch) * p.cols;
+  var m = bitcast<f32>(0xff7fffffu);
+  for (var c = lid; c < p.cols; c += ${size}u) { m = max(m, logit(base, biasBase, c)); }
+  m = workgroupMax(m, lid);
+  var s = 0.0;
+  for (var c = lid; c < p.cols; c += ${size}u) { s += exp(logit(base, biasBase, c) - m); }
+  let inv = 1.0 / workgroupSum(s, lid);
+  let out = p.yShift + row * p.cols;
+  for (var c = lid; c < p.cols; c += ${size}u) { y[out + c] = exp(logit(base, biasBase, c) - m) * inv; }
+}
+`;
+}
+
+/** dx = scale * y * (dy - Σ dy y), from the forward output. */
+export function softmaxBackwardSource(size: number): string {
+  return /* wgsl */ `
+struct Params { rows: u32, cols: u32, scale: f32, yShift: u32, dyShift: u32, dxShift: u32 }
+@group(0) @binding(0) var<storage, read> y: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+${flatWorkgroup}
+${workgroupReduce(size)}
+@compute @workgroup_size(${size})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = flatWorkgroup(wid, nwg);
+  if (row >= p.rows) { return; }
+  let yb = p.yShift + row * p.cols;
+  let db = p.dyShift + row * p.cols;
+  var s = 0.0;
+  for (var c = lid; c < p.cols; c += ${size}u) { s += dy[db + c] * y[yb + c]; }
+  let dot = workgroupSum(s, lid);
+  let ob = p.dxShift + row * p.cols;
+  for (var c = lid; c < p.cols; c += ${size}u) { dx[ob + c] = p.scale * y[yb + c] * (dy[db + c] - dot); }
+}
+`;
+}
