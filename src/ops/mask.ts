@@ -1,0 +1,94 @@
+import { applyMaskSource, fisherAccumulateSource, maskGradientSource } from '../../shaders/mask.js';
+import { mapWorkgroupSize, powerOfTwoWorkgroup } from '../../shaders/common.js';
+import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
+import { Uniforms, type Program } from '../runtime/program.js';
+import { shapeString, type Tensor } from '../runtime/tensor.js';
+import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
+
+const applyProgram: Program = { name: 'applyMask', source: applyMaskSource, bindings: ['read', 'read', 'write'] };
+
+function checkF32(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    t.check(op);
+    if (t.dtype !== 'f32') throw new DTypeError(`${op}: needs f32 tensors, got ${t}`);
+  }
+}
+
+function groupsOf(op: string, x: Tensor, axis: number): { groups: number; inner: number; ax: number } {
+  const ax = axis < 0 ? axis + x.rank : axis;
+  if (!Number.isInteger(ax) || ax < 0 || ax >= x.rank) throw new ShapeError(`${op}: axis ${axis} is out of range for ${x}`);
+  return { groups: x.shape[ax]!, inner: x.shape.slice(ax + 1).reduce((p, d) => p * d, 1), ax };
+}
+
+/**
+ * x times mask along `axis` (mask has x.shape[axis] values): the head mask on the
+ * context [batch, heads, seq, headDim] (axis 1), the neuron mask on [.., neurons] (-1).
+ */
+export function applyMask(x: Tensor, mask: Tensor, axis: number): Tensor {
+  const op = 'applyMask';
+  checkF32(op, x, mask);
+  const { groups, inner } = groupsOf(op, x, axis);
+  if (mask.size !== groups) throw new ShapeError(`${op}: mask ${shapeString(mask.shape)} does not have the ${groups} values of axis ${axis} of ${x}`);
+  const rt = x.runtime;
+  const out = rt.empty(x.shape);
+  const bm = rt.bind(mask);
+  const chunk = Math.min(rt.maxBindingElements('f32'), maxThreadsPerLaunch(rt, mapWorkgroupSize));
+  for (const [start, count] of spans(x.size, chunk)) {
+    const bx = rt.bind(x, start, count), bo = rt.bind(out, start, count);
+    const u = new Uniforms().u32(count, start, groups, inner, bx.shift, bm.shift, bo.shift);
+    rt.dispatch(applyProgram, [bx, bm, bo], u.bytes(), Math.ceil(count / mapWorkgroupSize));
+  }
+  return out;
+}
+
+/**
+ * Writes the per-example gradient of a mask applied along `axis` of a (axis >= 1; axis 0
+ * is the batch) into out[b, layer, :], for out of shape [batch, layers, groups]:
+ * Σ over every other axis of a ⊙ g, where a is the tensor the mask multiplied and g the
+ * gradient of the loss with respect to the masked result (METHOD.md step 1).
+ */
+export function maskGradient(a: Tensor, g: Tensor, axis: number, out: Tensor, layer: number): void {
+  const op = 'maskGradient';
+  checkF32(op, a, g, out);
+  if (a.size !== g.size) throw new ShapeError(`${op}: gradient ${shapeString(g.shape)} does not match ${shapeString(a.shape)}`);
+  const { groups, inner, ax } = groupsOf(op, a, axis);
+  if (ax === 0) throw new ShapeError(`${op}: axis 0 is the batch; the mask's axis must come after it`);
+  const batch = a.shape[0]!;
+  const pre = a.shape.slice(1, ax).reduce((p, d) => p * d, 1);
+  if (out.rank !== 3 || out.shape[0] !== batch || out.shape[2] !== groups || !(layer >= 0 && layer < out.shape[1]!)) {
+    throw new ShapeError(`${op}: out ${shapeString(out.shape)} is not [${batch}, layers, ${groups}] with a layer ${layer}`);
+  }
+  const rt = a.runtime;
+  const size = powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 64);
+  const program = programFor(`maskGradient:${size}`, () => ({
+    name: op, source: maskGradientSource(size), bindings: ['read', 'read', 'write'],
+  }));
+  const perExample = a.size / Math.max(1, batch);
+  const layers = out.shape[1]!;
+  const examples = Math.min(Math.floor(rt.maxBindingElements('f32') / perExample), Math.floor(maxThreadsPerLaunch(rt, 1) / groups));
+  if (examples < 1) throw new LimitError(`${op}: one example of ${a} is larger than one storage binding`);
+  for (const [b0, n] of spans(batch, examples)) {
+    const ba = rt.bind(a, b0 * perExample, n * perExample), bg = rt.bind(g, b0 * perExample, n * perExample);
+    const bo = rt.bind(out, (b0 * layers + layer) * groups, ((n - 1) * layers) * groups + groups);
+    const u = new Uniforms().u32(n, pre, groups, inner, ba.shift, bg.shift, bo.shift, layers * groups);
+    rt.dispatch(program, [ba, bg, bo], u.bytes(), n * groups);
+  }
+}
+
+/**
+ * fisher += Σ_b grads[b]² (per-example Fisher), or (Σ_b grads[b])² with `perBatch`,
+ * where grads is [batch, ...fisher.shape]. In place.
+ */
+export function fisherAccumulate(fisher: Tensor, grads: Tensor, { perBatch = false } = {}): void {
+  const op = 'fisherAccumulate';
+  checkF32(op, fisher, grads);
+  const batch = grads.shape[0] ?? 0;
+  if (grads.size !== batch * fisher.size) throw new ShapeError(`${op}: gradients ${shapeString(grads.shape)} are not [batch, ${fisher.shape.join(', ')}]`);
+  const rt = fisher.runtime;
+  const program = programFor(`fisher:${perBatch}`, () => ({
+    name: op, source: fisherAccumulateSource(perBatch), bindings: ['read', 'write'],
+  }));
+  if (batch * fisher.size > rt.maxBindingElements('f32')) throw new LimitError(`${op}: ${grads} is larger than one storage binding`);
+  const bg = rt.bind(grads), bf = rt.bind(fisher);
+  rt.dispatch(program, [bg, bf], new Uniforms().u32(fisher.size, batch, bg.shift, bf.shift).bytes(), Math.ceil(fisher.size / mapWorkgroupSize));
+}
