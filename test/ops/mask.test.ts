@@ -25,7 +25,7 @@ t('neuron mask on [batch, seq, neurons]', async ({ rt }) => {
 });
 
 // Sums of a few thousand products: 1e-6 of Σ|a g|.
-for (const [name, shape, axis] of [['heads', [3, 4, 33, 16], 1], ['neurons', [2, 33, 100], 2], ['one head', [1, 1, 7, 3], 1]] as const) {
+for (const [name, shape, axis] of [['heads', [3, 4, 33, 16], 1], ['neurons', [2, 33, 100], 2], ['one head', [1, 1, 7, 3], 1]] as [string, number[], number][]) {
   t(`per-example ${name} mask gradient lands in its layer`, async ({ rt }) => {
     const n = shape.reduce((p, d) => p * d, 1);
     const a = f32(rand.uniform(n)), g = f32(rand.uniform(n));
