@@ -24,3 +24,6 @@ export class DisposedError extends WgpruneError {}
 
 /** Input that exceeds what the device can take even after splitting. */
 export class LimitError extends WgpruneError {}
+
+/** A token id, position or label outside the table or classes it indexes. */
+export class IdRangeError extends WgpruneError {}

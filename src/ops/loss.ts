@@ -1,0 +1,240 @@
+import { mapSource, powerOfTwoWorkgroup } from '../../shaders/common.js';
+import { crossEntropyBackwardSource, crossEntropyRowsSource, lossMeanSource } from '../../shaders/loss.js';
+import { DTypeError, IdRangeError, LimitError, ShapeError } from '../runtime/errors.js';
+import { Uniforms, type Program } from '../runtime/program.js';
+import type { Bound, Runtime } from '../runtime/runtime.js';
+import { shapeString, type Tensor } from '../runtime/tensor.js';
+import { launchMap, maxThreadsPerLaunch, programFor, spans } from './launch.js';
+
+/*
+ * Every forward returns both the batch loss and the per-example losses; every backward
+ * gives the gradient of the batch loss, or with `perExample` the gradient of each
+ * example's own loss in its row (no division by the batch): the per-example gradients
+ * that the mask Fisher information sums the squares of (METHOD.md step 1).
+ */
+
+export interface LossOutput {
+  /** [1]: the batch loss, as Hugging Face's models return it. */
+  loss: Tensor;
+  /** [batch]: each example's own loss; `loss` is their mean unless examples are ignored. */
+  losses: Tensor;
+}
+
+export interface LossBackwardOptions {
+  /** Row b holds the gradient of example b's own loss, not of the batch loss. */
+  perExample?: boolean;
+}
+
+/** Quiet NaN: what a kernel writes for a label it cannot use (see labelClass in shaders/loss.ts). */
+const NAN_BITS = 0x7fc00000;
+
+/**
+ * Throws on the first label outside [0, classes). The ops take labels on the device and
+ * cannot see them without a read; there a bad label makes its example's loss and
+ * gradient NaN instead of reading out of bounds. Call this where labels are on the host.
+ */
+export function checkLabels(labels: ArrayLike<number>, classes: number, what = 'labels'): void {
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i]!;
+    if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
+      throw new IdRangeError(`${what}: label ${v} of example ${i} is outside the ${classes} classes [0, ${classes}); check the dataset's label mapping against the model's num_labels`);
+    }
+  }
+}
+
+function checkLogits(op: string, name: string, logits: Tensor): { batch: number; cols: number } {
+  logits.check(op);
+  if (logits.dtype !== 'f32') throw new DTypeError(`${op}: ${name} must be f32, got ${logits}`);
+  if (logits.rank !== 2 || logits.shape[0] === 0 || logits.shape[1] === 0) {
+    throw new ShapeError(`${op}: ${name} ${shapeString(logits.shape)} is not [batch >= 1, classes >= 1]`);
+  }
+  return { batch: logits.shape[0]!, cols: logits.shape[1]! };
+}
+
+function checkLabelTensor(op: string, name: string, labels: Tensor, batch: number, of: string): void {
+  labels.check(op);
+  if (labels.dtype !== 'i32') throw new DTypeError(`${op}: ${name} must be i32, got ${labels}`);
+  if (labels.rank !== 1 || labels.size !== batch) throw new ShapeError(`${op}: ${name} ${shapeString(labels.shape)} is not [${batch}], one per row of ${of}`);
+  if (batch > labels.runtime.maxBindingElements('i32')) throw new LimitError(`${op}: ${batch} ${name} are more than one storage binding holds`);
+}
+
+/** Rows are short (classes, or a sequence's positions); 64 threads a row, as softmax. */
+function rowWorkgroup(rt: Runtime): number {
+  return powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 64);
+}
+
+function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
+  const n = Math.min(Math.floor(rt.maxBindingElements('f32') / cols), maxThreadsPerLaunch(rt, 1));
+  if (n < 1) throw new LimitError(`${op}: one row of ${cols} logits is larger than one storage binding`);
+  return n;
+}
+
+/** Per-example cross-entropy of each row of logits into losses [batch]. */
+function crossEntropyRows(op: string, logits: Tensor, labels: Tensor, span: boolean): Tensor {
+  const rt = logits.runtime;
+  const [batch, cols] = logits.shape as [number, number];
+  const size = rowWorkgroup(rt);
+  const program = programFor(`crossEntropyRows:${size}:${span}`, () => ({
+    name: `crossEntropyRows${span ? '[span]' : ''}`, source: crossEntropyRowsSource(size, span), bindings: ['read', 'read', 'write'],
+  }));
+  const losses = rt.empty([batch]); // [batch]
+  const bl = rt.bind(labels);
+  for (const [start, n] of spans(batch, rowsPerLaunch(rt, cols, op))) {
+    const bx = rt.bind(logits, start * cols, n * cols), bo = rt.bind(losses, start, n);
+    const u = new Uniforms().u32(n, cols, start, NAN_BITS, bx.shift, bl.shift, bo.shift);
+    rt.dispatch(program, [bx, bl, bo], u.bytes(), n);
+  }
+  return losses;
+}
+
+/** (softmax - onehot) * scale per row, divided with `countValid` by the examples not ignored. */
+function crossEntropyGrad(op: string, logits: Tensor, labels: Tensor, span: boolean, scale: number, countValid: boolean): Tensor {
+  const rt = logits.runtime;
+  const [batch, cols] = logits.shape as [number, number];
+  const size = rowWorkgroup(rt);
+  const program = programFor(`crossEntropyBackward:${size}:${span}:${countValid}`, () => ({
+    name: `crossEntropyBackward${span ? '[span]' : ''}`, source: crossEntropyBackwardSource(size, span, countValid), bindings: ['read', 'read', 'write'],
+  }));
+  const dx = rt.empty(logits.shape); // [batch, cols]
+  const bl = rt.bind(labels);
+  for (const [start, n] of spans(batch, rowsPerLaunch(rt, cols, op))) {
+    const bx = rt.bind(logits, start * cols, n * cols), bd = rt.bind(dx, start * cols, n * cols);
+    const u = new Uniforms().u32(n, cols, start, batch).f32(scale).u32(NAN_BITS, bx.shift, bl.shift, bd.shift);
+    rt.dispatch(program, [bx, bl, bd], u.bytes(), n);
+  }
+  return dx;
+}
+
+/**
+ * [1]: the mean over parts of Σ losses / n (see lossMeanSource). Labels matter only with
+ * `countValid`; losses stand in for absent ones, unread.
+ */
+function lossMean(parts: { losses: Tensor; labels?: Tensor }[], { countValid = false, span = false, cols = 0 } = {}): Tensor {
+  const first = parts[0]!.losses;
+  const rt = first.runtime;
+  const batch = first.size;
+  const size = powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 256);
+  const n = parts.length as 1 | 2;
+  const program = programFor(`lossMean:${size}:${n}:${countValid}:${span}`, () => ({
+    name: 'lossMean', source: lossMeanSource(size, n, countValid, span), bindings: ['read', 'read', 'read', 'read', 'write'],
+  }));
+  const loss = rt.empty([1]);
+  const a = parts[0]!, b = parts[1] ?? a;
+  const inputs: Bound[] = [a.losses, b.losses, a.labels ?? a.losses, b.labels ?? b.losses].map((t) => rt.bind(t));
+  const bo = rt.bind(loss);
+  const u = new Uniforms().u32(batch, cols, NAN_BITS, ...inputs.map((x) => x.shift), bo.shift);
+  rt.dispatch(program, [...inputs, bo], u.bytes(), 1);
+  return loss;
+}
+
+// --- cross-entropy over classes (GLUE classification) ----------------------------
+
+/**
+ * Cross-entropy of logits [batch, classes] against labels i32 [batch]: losses[b] =
+ * logsumexp(logits[b]) - logits[b, label] (stable: the row max is subtracted), loss = their
+ * mean. A label outside [0, classes) makes its example NaN (checkLabels catches it on the host).
+ */
+export function crossEntropyForward(logits: Tensor, labels: Tensor): LossOutput {
+  const op = 'crossEntropyForward';
+  const { batch } = checkLogits(op, 'logits', logits);
+  checkLabelTensor(op, 'labels', labels, batch, 'logits');
+  const losses = crossEntropyRows(op, logits, labels, false);
+  return { loss: lossMean([{ losses }]), losses };
+}
+
+/** dLogits = (softmax(logits) - onehot(labels)) / batch, or without the / batch `perExample`. */
+export function crossEntropyBackward(logits: Tensor, labels: Tensor, { perExample = false }: LossBackwardOptions = {}): Tensor {
+  const op = 'crossEntropyBackward';
+  const { batch } = checkLogits(op, 'logits', logits);
+  checkLabelTensor(op, 'labels', labels, batch, 'logits');
+  return crossEntropyGrad(op, logits, labels, false, perExample ? 1 : 1 / batch, false);
+}
+
+// --- mean squared error (STS-B regression) ---------------------------------------
+
+const squaredErrorProgram: Program = {
+  name: 'squaredError', source: mapSource(['pred', 'label'], '(pred - label) * (pred - label)'), bindings: ['read', 'read', 'write'],
+};
+const squaredErrorGradProgram: Program = {
+  name: 'squaredErrorBackward', source: mapSource(['pred', 'label'], 'params.scale * (pred - label)', { params: ['scale'] }), bindings: ['read', 'read', 'write'],
+};
+
+function checkRegression(op: string, pred: Tensor, target: Tensor): number {
+  for (const [name, t] of [['pred', pred], ['target', target]] as const) {
+    t.check(op);
+    if (t.dtype !== 'f32') throw new DTypeError(`${op}: ${name} must be f32, got ${t}`);
+  }
+  const batch = pred.shape[0] ?? 0;
+  if (batch === 0 || !(pred.rank === 1 || (pred.rank === 2 && pred.shape[1] === 1))) {
+    throw new ShapeError(`${op}: pred ${shapeString(pred.shape)} is not [batch >= 1] or [batch, 1]`);
+  }
+  if (target.rank !== 1 || target.size !== batch) throw new ShapeError(`${op}: target ${shapeString(target.shape)} is not [${batch}], one per prediction`);
+  return batch;
+}
+
+/** losses[b] = (pred[b] - target[b])², loss = their mean, as MSELoss on squeezed logits. */
+export function mseForward(pred: Tensor, target: Tensor): LossOutput {
+  const op = 'mseForward';
+  const batch = checkRegression(op, pred, target);
+  // lossMean binds the losses whole; for the other losses the label check bounds the batch.
+  if (batch > pred.runtime.maxBindingElements('f32')) throw new LimitError(`${op}: ${batch} per-example losses are more than one storage binding holds`);
+  const flat = pred.reshape([batch]);
+  const losses = launchMap(squaredErrorProgram, [flat, target]);
+  flat.dispose();
+  return { loss: lossMean([{ losses }]), losses };
+}
+
+/** dPred (pred's shape) = 2 (pred - target) / batch, or without the / batch `perExample`. */
+export function mseBackward(pred: Tensor, target: Tensor, { perExample = false }: LossBackwardOptions = {}): Tensor {
+  const batch = checkRegression('mseBackward', pred, target);
+  return launchMap(squaredErrorGradProgram, [pred, target], [perExample ? 2 : 2 / batch]);
+}
+
+// --- span cross-entropy (SQuAD) --------------------------------------------------
+
+const halfSumProgram: Program = { name: 'halfSum', source: mapSource(['a', 'b'], '0.5 * (a + b)'), bindings: ['read', 'read', 'write'] };
+
+function checkSpan(op: string, startLogits: Tensor, endLogits: Tensor, startPositions: Tensor, endPositions: Tensor): number {
+  const { batch, cols } = checkLogits(op, 'startLogits', startLogits);
+  checkLogits(op, 'endLogits', endLogits);
+  if (endLogits.shape[0] !== batch || endLogits.shape[1] !== cols) {
+    throw new ShapeError(`${op}: endLogits ${shapeString(endLogits.shape)} do not match startLogits ${shapeString(startLogits.shape)}`);
+  }
+  checkLabelTensor(op, 'startPositions', startPositions, batch, 'startLogits');
+  checkLabelTensor(op, 'endPositions', endPositions, batch, 'endLogits');
+  return cols;
+}
+
+/**
+ * Hugging Face's question-answering loss over start and end logits [batch, seq]: positions
+ * are clamped to [0, seq], and seq is ignore_index, so the start loss is the mean of
+ * cross-entropy over the examples whose start lies in the sequence, likewise the end
+ * loss, and loss = (start + end) / 2. All starts (or ends) ignored gives NaN, as PyTorch.
+ * losses[b] = (its start CE + its end CE) / 2, an ignored half counting 0.
+ */
+export function spanLossForward(startLogits: Tensor, endLogits: Tensor, startPositions: Tensor, endPositions: Tensor): LossOutput {
+  const op = 'spanLossForward';
+  const cols = checkSpan(op, startLogits, endLogits, startPositions, endPositions);
+  const starts = crossEntropyRows(op, startLogits, startPositions, true);
+  const ends = crossEntropyRows(op, endLogits, endPositions, true);
+  const loss = lossMean([{ losses: starts, labels: startPositions }, { losses: ends, labels: endPositions }], { countValid: true, span: true, cols });
+  const losses = launchMap(halfSumProgram, [starts, ends]);
+  starts.dispose();
+  ends.dispose();
+  return { loss, losses };
+}
+
+/**
+ * Gradients with respect to the start and end logits: (softmax - onehot) / (2 n), n the
+ * examples of that half not ignored, 0 in ignored rows; `perExample`: (softmax - onehot) / 2.
+ */
+export function spanLossBackward(
+  startLogits: Tensor, endLogits: Tensor, startPositions: Tensor, endPositions: Tensor, { perExample = false }: LossBackwardOptions = {},
+): { dStart: Tensor; dEnd: Tensor } {
+  const op = 'spanLossBackward';
+  checkSpan(op, startLogits, endLogits, startPositions, endPositions);
+  return {
+    dStart: crossEntropyGrad(op, startLogits, startPositions, true, 0.5, !perExample),
+    dEnd: crossEntropyGrad(op, endLogits, endPositions, true, 0.5, !perExample),
+  };
+}
