@@ -44,3 +44,7 @@ export const tanhForwardSource = mapSource(['x'], 'tanhStable(x)', { helpers: ta
 
 /** From the forward output y: d tanh = (1 - y²) dy. */
 export const tanhBackwardSource = mapSource(['y', 'dy'], 'dy * (1.0 - y * y)');
+
+/** ReLU, as DistilBERT's classification head uses; its gradient passes where x > 0. */
+export const reluForwardSource = mapSource(['x'], 'max(x, 0.0)');
+export const reluBackwardSource = mapSource(['x', 'dy'], 'select(0.0, dy, x > 0.0)');

@@ -4,6 +4,7 @@ import { add } from '../ops/elementwise.js';
 import { layernormBackward, layernormForward, type LayernormSaved } from '../ops/layernorm.js';
 import { applyMask, maskGradient } from '../ops/mask.js';
 import { matmul } from '../ops/matmul.js';
+import { ModelError } from '../runtime/errors.js';
 import type { Tensor } from '../runtime/tensor.js';
 
 /** nn.Linear: weight [out, in] (Hugging Face's layout), bias [out]. */
@@ -73,6 +74,12 @@ export interface LayerSaved {
  * Keeps what the backward needs when `save` is set; otherwise frees it.
  */
 export function encoderLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShape, masks: LayerMasks = {}, save = false): { out: Tensor; saved?: LayerSaved } {
+  // A physically pruned layer may keep no heads or no neurons: that block then adds only
+  // its output bias.
+  if (shape.heads === 0 || w.intermediate.weight.shape[0] === 0) {
+    if (save) throw new ModelError('encoderLayerForward: a layer without heads or neurons has no backward; prune masks, not weights, before computing gradients');
+    return { out: prunedLayerForward(x, w, shape, masks) };
+  }
   const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
   const att = attentionForward(q, k, v, shape.heads, { ...(masks.keyBias ? { keyBias: masks.keyBias } : {}), ...(masks.headMask ? { headMask: masks.headMask } : {}) });
   for (const t of [q, k, v]) t.dispose();
@@ -101,6 +108,30 @@ export function encoderLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShap
       preActivation: pre, activation: act, norm2: { input: res2, mean: n2.mean, rstd: n2.rstd },
     },
   };
+}
+
+/** Inference through a layer whose attention or FFN was removed entirely. */
+function prunedLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShape, masks: LayerMasks): Tensor {
+  return x.runtime.tidy(() => {
+    let res1: Tensor;
+    if (shape.heads === 0) {
+      res1 = add(x, w.attentionOutput.bias);
+    } else {
+      const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
+      const att = attentionForward(q, k, v, shape.heads, { ...(masks.keyBias ? { keyBias: masks.keyBias } : {}), ...(masks.headMask ? { headMask: masks.headMask } : {}) });
+      disposeAttention(att.saved);
+      res1 = add(linearForward(att.out, w.attentionOutput), x);
+    }
+    const h1 = layernormForward(res1, w.attentionNorm.gamma, w.attentionNorm.beta, shape.eps).y;
+    let res2: Tensor;
+    if (w.intermediate.weight.shape[0] === 0) {
+      res2 = add(h1, w.output.bias);
+    } else {
+      const act = geluForward(linearForward(h1, w.intermediate));
+      res2 = add(linearForward(masks.neuronMask ? applyMask(act, masks.neuronMask, -1) : act, w.output), h1);
+    }
+    return layernormForward(res2, w.outputNorm.gamma, w.outputNorm.beta, shape.eps).y;
+  });
 }
 
 export interface MaskGradients {

@@ -1,4 +1,4 @@
-import { geluBackwardSource, geluForwardSource, tanhBackwardSource, tanhForwardSource } from '../../shaders/activation.js';
+import { geluBackwardSource, geluForwardSource, reluBackwardSource, reluForwardSource, tanhBackwardSource, tanhForwardSource } from '../../shaders/activation.js';
 import type { Program } from '../runtime/program.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { launchMap } from './launch.js';
@@ -6,6 +6,8 @@ import { launchMap } from './launch.js';
 const gelu: Program = { name: 'geluForward', source: geluForwardSource, bindings: ['read', 'write'] };
 const geluGrad: Program = { name: 'geluBackward', source: geluBackwardSource, bindings: ['read', 'read', 'write'] };
 const tanh: Program = { name: 'tanhForward', source: tanhForwardSource, bindings: ['read', 'write'] };
+const relu: Program = { name: 'reluForward', source: reluForwardSource, bindings: ['read', 'write'] };
+const reluGrad: Program = { name: 'reluBackward', source: reluBackwardSource, bindings: ['read', 'read', 'write'] };
 const tanhGrad: Program = { name: 'tanhBackward', source: tanhBackwardSource, bindings: ['read', 'read', 'write'] };
 
 /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as BERT's intermediate activation. */
@@ -26,4 +28,14 @@ export function tanhForward(x: Tensor): Tensor {
 /** dx from the forward output y and the upstream gradient dy. */
 export function tanhBackward(y: Tensor, dy: Tensor): Tensor {
   return launchMap(tanhGrad, [y, dy]);
+}
+
+/** max(x, 0), as DistilBERT's classification head uses. */
+export function reluForward(x: Tensor): Tensor {
+  return launchMap(relu, [x]);
+}
+
+/** dx from the forward input x and the upstream gradient dy. */
+export function reluBackward(x: Tensor, dy: Tensor): Tensor {
+  return launchMap(reluGrad, [x, dy]);
 }

@@ -27,3 +27,6 @@ export class LimitError extends WgpruneError {}
 
 /** A token id, position or label outside the table or classes it indexes. */
 export class IdRangeError extends WgpruneError {}
+
+/** A model folder whose config or weights do not describe a model we can run. */
+export class ModelError extends WgpruneError {}

@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { geluBackward, geluForward, tanhBackward, tanhForward } from '../../src/ops/activation.js';
+import { geluBackward, geluForward, reluBackward, reluForward, tanhBackward, tanhForward } from '../../src/ops/activation.js';
 import { assertClose, thrown } from '../helpers/compare.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { checkGradient, dot } from '../helpers/gradcheck.js';
@@ -44,6 +44,13 @@ t('tanhBackward uses the forward output', async ({ rt }) => {
   const y = f32(rand.uniform(300)), dy = f32(rand.uniform(300));
   const dx = await tanhBackward(rt.tensor(y, [300]), rt.tensor(dy, [300])).read();
   assertClose(dx, y.map((v, i) => dy[i]! * tanhGrad(v)), 'tanh backward', { rtol: 1e-6, atol: 1e-7 });
+});
+
+t('relu and its gradient, exactly', async ({ rt }) => {
+  const x = f32(rand.uniform(301, -2, 2)), dy = f32(rand.uniform(301));
+  x[0] = 0;
+  assert.equal(Array.from(await reluForward(rt.tensor(x, [301])).read()), Array.from(x, (v) => Math.max(v, 0)));
+  assert.equal(Array.from(await reluBackward(rt.tensor(x, [301]), rt.tensor(dy, [301])).read()), Array.from(x, (v, i) => (v > 0 ? dy[i]! : 0)));
 });
 
 t('inputs of different sizes are refused', ({ rt }) => {

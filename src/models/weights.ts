@@ -1,0 +1,186 @@
+import { ModelError } from '../runtime/errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { shapeString, type Tensor } from '../runtime/tensor.js';
+import type { ModelConfig } from './config.js';
+import type { EncoderLayer, Linear, Norm } from './encoder.js';
+
+/** Tensors by name with their shapes, read one at a time as float32 (a checkpoint). */
+export interface WeightSource {
+  /** For error messages: the folder or file. */
+  name: string;
+  shapes: ReadonlyMap<string, readonly number[]>;
+  read(name: string): Promise<Float32Array>;
+}
+
+export type Head =
+  | { kind: 'bert'; pooler: Linear; classifier: Linear }
+  | { kind: 'distilbert'; preClassifier: Linear; classifier: Linear }
+  | { kind: 'roberta'; dense: Linear; outProj: Linear }
+  | { kind: 'qa'; qa: Linear };
+
+export interface LayerWeights extends EncoderLayer {
+  /** Kept sizes: fewer than the config's in a physically pruned model (0 removes the block). */
+  keptHeads: number;
+  keptNeurons: number;
+}
+
+export interface ModelWeights {
+  embeddings: { word: Tensor; position: Tensor; tokenType?: Tensor; norm: Norm };
+  layers: LayerWeights[];
+  head: Head;
+}
+
+/** Hugging Face's parameter names for one family; `p` is the base model's prefix. */
+function names(config: ModelConfig, p: string) {
+  const ln = (base: string) => ({ gamma: `${base}.weight`, beta: `${base}.bias` });
+  const lin = (base: string) => ({ weight: `${base}.weight`, bias: `${base}.bias` });
+  if (config.modelType === 'distilbert') {
+    return {
+      word: `${p}embeddings.word_embeddings.weight`, position: `${p}embeddings.position_embeddings.weight`, tokenType: undefined,
+      embNorm: ln(`${p}embeddings.LayerNorm`),
+      layer: (i: number) => {
+        const b = `${p}transformer.layer.${i}`;
+        return {
+          query: lin(`${b}.attention.q_lin`), key: lin(`${b}.attention.k_lin`), value: lin(`${b}.attention.v_lin`),
+          attentionOutput: lin(`${b}.attention.out_lin`), attentionNorm: ln(`${b}.sa_layer_norm`),
+          intermediate: lin(`${b}.ffn.lin1`), output: lin(`${b}.ffn.lin2`), outputNorm: ln(`${b}.output_layer_norm`),
+        };
+      },
+    };
+  }
+  return {
+    word: `${p}embeddings.word_embeddings.weight`, position: `${p}embeddings.position_embeddings.weight`,
+    tokenType: `${p}embeddings.token_type_embeddings.weight`, embNorm: ln(`${p}embeddings.LayerNorm`),
+    layer: (i: number) => {
+      const b = `${p}encoder.layer.${i}`;
+      return {
+        query: lin(`${b}.attention.self.query`), key: lin(`${b}.attention.self.key`), value: lin(`${b}.attention.self.value`),
+        attentionOutput: lin(`${b}.attention.output.dense`), attentionNorm: ln(`${b}.attention.output.LayerNorm`),
+        intermediate: lin(`${b}.intermediate.dense`), output: lin(`${b}.output.dense`), outputNorm: ln(`${b}.output.LayerNorm`),
+      };
+    },
+  };
+}
+
+function headNames(config: ModelConfig, p: string) {
+  const lin = (base: string) => ({ weight: `${base}.weight`, bias: `${base}.bias` });
+  if (config.head === 'question-answering') return { kind: 'qa' as const, qa: lin('qa_outputs') };
+  switch (config.modelType) {
+    case 'bert': return { kind: 'bert' as const, pooler: lin(`${p}pooler.dense`), classifier: lin('classifier') };
+    case 'distilbert': return { kind: 'distilbert' as const, preClassifier: lin('pre_classifier'), classifier: lin('classifier') };
+    case 'roberta': return { kind: 'roberta' as const, dense: lin('classifier.dense'), outProj: lin('classifier.out_proj') };
+  }
+}
+
+/**
+ * Checks every tensor the architecture needs against config.json before anything is read
+ * or allocated, and returns the plan: names, shapes, and each layer's kept heads and
+ * neurons (a pruned model has fewer rows in its projections). Older BERT checkpoints name
+ * LayerNorm parameters gamma/beta; both spellings are accepted.
+ */
+export function planWeights(config: ModelConfig, source: WeightSource) {
+  const base = config.modelType;
+  const p = source.shapes.has(`${base}.embeddings.word_embeddings.weight`) ? `${base}.` : '';
+  const n = names(config, p);
+  const resolve = (name: string): string => {
+    if (source.shapes.has(name)) return name;
+    const legacy = name.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta');
+    if (source.shapes.has(legacy)) return legacy;
+    throw new ModelError(`${source.name}: tensor "${name}" is missing (needed by ${config.architecture}${p ? '' : `; no "${base}." prefix found either`})`);
+  };
+  const expect = (name: string, shape: number[], what = ''): string => {
+    const real = resolve(name);
+    const got = source.shapes.get(real)!;
+    if (shapeString(got) !== shapeString(shape)) {
+      throw new ModelError(`${source.name}: tensor "${real}" has shape ${shapeString(got)}, but config.json implies ${shapeString(shape)}${what}`);
+    }
+    return real;
+  };
+  const { hidden, intermediate, heads } = config;
+  const headDim = hidden / heads;
+  const plan: { name: string; shape: number[] }[] = [];
+  const add = (name: string, shape: number[], what = '') => { plan.push({ name: expect(name, shape, what), shape }); return plan[plan.length - 1]!.name; };
+
+  const word = add(n.word, [config.vocabSize, hidden], ' (vocab_size x hidden_size)');
+  const position = add(n.position, [config.maxPositions, hidden], ' (max_position_embeddings x hidden_size)');
+  const tokenType = n.tokenType ? add(n.tokenType, [config.typeVocabSize, hidden], ' (type_vocab_size x hidden_size)') : undefined;
+  const embNorm = { gamma: add(n.embNorm.gamma, [hidden]), beta: add(n.embNorm.beta, [hidden]) };
+
+  const layers = Array.from({ length: config.layers }, (_, i) => {
+    const l = n.layer(i);
+    const qShape = source.shapes.get(resolve(l.query.weight))!;
+    const kept = (qShape[0] ?? 0) / headDim;
+    if (!Number.isInteger(kept) || kept > heads) {
+      throw new ModelError(`${source.name}: tensor "${l.query.weight}" has ${qShape[0]} rows, not a multiple of the head size ${headDim} up to ${hidden}`);
+    }
+    const iShape = source.shapes.get(resolve(l.intermediate.weight))!;
+    const keptNeurons = iShape[0] ?? 0;
+    if (keptNeurons > intermediate) throw new ModelError(`${source.name}: tensor "${l.intermediate.weight}" has ${keptNeurons} rows, more than intermediate_size ${intermediate}`);
+    const att = kept * headDim;
+    const lin = (names: { weight: string; bias: string }, out: number, inDim: number) => ({ weight: add(names.weight, [out, inDim]), bias: add(names.bias, [out]) });
+    return {
+      keptHeads: kept, keptNeurons,
+      query: lin(l.query, att, hidden), key: lin(l.key, att, hidden), value: lin(l.value, att, hidden),
+      attentionOutput: lin(l.attentionOutput, hidden, att),
+      attentionNorm: { gamma: add(l.attentionNorm.gamma, [hidden]), beta: add(l.attentionNorm.beta, [hidden]) },
+      intermediate: lin(l.intermediate, keptNeurons, hidden), output: lin(l.output, hidden, keptNeurons),
+      outputNorm: { gamma: add(l.outputNorm.gamma, [hidden]), beta: add(l.outputNorm.beta, [hidden]) },
+    };
+  });
+
+  const hn = headNames(config, p);
+  const lin = (names: { weight: string; bias: string }, out: number, inDim: number) => ({ weight: add(names.weight, [out, inDim]), bias: add(names.bias, [out]) });
+  const head = hn.kind === 'qa' ? { kind: hn.kind, qa: lin(hn.qa, 2, hidden) }
+    : hn.kind === 'bert' ? { kind: hn.kind, pooler: lin(hn.pooler, hidden, hidden), classifier: lin(hn.classifier, config.numLabels, hidden) }
+    : hn.kind === 'distilbert' ? { kind: hn.kind, preClassifier: lin(hn.preClassifier, hidden, hidden), classifier: lin(hn.classifier, config.numLabels, hidden) }
+    : { kind: hn.kind, dense: lin(hn.dense, hidden, hidden), outProj: lin(hn.outProj, config.numLabels, hidden) };
+  return { plan, word, position, tokenType, embNorm, layers, head };
+}
+
+/**
+ * Uploads the weights one tensor at a time (each read is freed once on the device), so a
+ * 440 MB BERT-base never sits in memory twice.
+ */
+export async function loadWeights(rt: Runtime, config: ModelConfig, source: WeightSource): Promise<ModelWeights> {
+  const plan = planWeights(config, source);
+  const uploaded = new Map<string, Tensor>();
+  try {
+    for (const { name, shape } of plan.plan) {
+      const data = await source.read(name);
+      if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new ModelError(`${source.name}: tensor "${name}" read ${data.length} values for shape ${shapeString(shape)}`);
+      uploaded.set(name, rt.keep(rt.tensor(data, shape)));
+    }
+  } catch (e) {
+    for (const t of uploaded.values()) t.dispose();
+    throw e;
+  }
+  const T = (name: string) => uploaded.get(name)!;
+  const L = (l: { weight: string; bias: string }): Linear => ({ weight: T(l.weight), bias: T(l.bias) });
+  const N = (l: { gamma: string; beta: string }): Norm => ({ gamma: T(l.gamma), beta: T(l.beta) });
+  const h = plan.head;
+  return {
+    embeddings: { word: T(plan.word), position: T(plan.position), ...(plan.tokenType ? { tokenType: T(plan.tokenType) } : {}), norm: N(plan.embNorm) },
+    layers: plan.layers.map((l): LayerWeights => ({
+      keptHeads: l.keptHeads, keptNeurons: l.keptNeurons,
+      query: L(l.query), key: L(l.key), value: L(l.value), attentionOutput: L(l.attentionOutput), attentionNorm: N(l.attentionNorm),
+      intermediate: L(l.intermediate), output: L(l.output), outputNorm: N(l.outputNorm),
+    })),
+    head: h.kind === 'qa' ? { kind: 'qa', qa: L(h.qa) }
+      : h.kind === 'bert' ? { kind: 'bert', pooler: L(h.pooler), classifier: L(h.classifier) }
+      : h.kind === 'distilbert' ? { kind: 'distilbert', preClassifier: L(h.preClassifier), classifier: L(h.classifier) }
+      : { kind: 'roberta', dense: L(h.dense), outProj: L(h.outProj) },
+  };
+}
+
+export function disposeWeights(w: ModelWeights): void {
+  const all: Tensor[] = [w.embeddings.word, w.embeddings.position, w.embeddings.norm.gamma, w.embeddings.norm.beta];
+  if (w.embeddings.tokenType) all.push(w.embeddings.tokenType);
+  const lin = (l: Linear) => all.push(l.weight, l.bias);
+  for (const l of w.layers) {
+    for (const x of [l.query, l.key, l.value, l.attentionOutput, l.intermediate, l.output]) lin(x);
+    all.push(l.attentionNorm.gamma, l.attentionNorm.beta, l.outputNorm.gamma, l.outputNorm.beta);
+  }
+  const h = w.head;
+  for (const x of h.kind === 'qa' ? [h.qa] : h.kind === 'bert' ? [h.pooler, h.classifier] : h.kind === 'distilbert' ? [h.preClassifier, h.classifier] : [h.dense, h.outProj]) lin(x);
+  for (const t of all) t.dispose();
+}
