@@ -38,14 +38,14 @@ export function encoderLayerRef(x: ArrayLike<number>, l: LayerRef, batch: number
   const hidden = l.bo.length, inter = l.b1.length, att = l.bq.length;
   // A physically pruned layer may keep no heads or no neurons: the block adds its output bias only.
   const biasOnly = (b: Float64Array) => Float64Array.from({ length: x.length }, (_, i) => b[i % hidden]!);
-  let proj = biasOnly(l.bo);
+  let proj: Float64Array = biasOnly(l.bo);
   if (heads > 0) {
     const q = linearRef(x, l.wq, l.bq, hidden), k = linearRef(x, l.wk, l.bk, hidden), v = linearRef(x, l.wv, l.bv, hidden);
     const ctx = attentionRef(q, k, v, batch, seq, heads, keyBias, headMask).out;
     proj = linearRef(ctx, l.wo, l.bo, att);
   }
   const h1 = layernormRef(proj.map((p, i) => p + x[i]!), l.g1, l.b1n, hidden, eps).y;
-  let ffn = biasOnly(l.b2);
+  let ffn: Float64Array = biasOnly(l.b2);
   if (inter > 0) {
     const act = linearRef(h1, l.w1, l.b1, hidden).map((p, i) => gelu(p) * neuronMask[i % inter]!);
     ffn = linearRef(act, l.w2, l.b2, inter);
