@@ -84,7 +84,7 @@ export function makeCheckpoint(rand: Rand, config: ModelConfig, keep?: { heads: 
         }
       }
     }
-    let h = layernormRef(x, eg, eb, hidden, config.layerNormEps).y;
+    let h: Float64Array = layernormRef(x, eg, eb, hidden, config.layerNormEps).y;
     const bias = maskBias(mask);
     refs.forEach((l, i) => {
       const kh = l.bq.length / headDim, kn = l.b1.length;
