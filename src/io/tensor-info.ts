@@ -1,0 +1,26 @@
+import type { WeightDType } from './dtype.js';
+import type { ByteSource } from './source.js';
+
+/** A tensor in a checkpoint: what the model code checks names and shapes against. */
+export interface TensorInfo {
+  name: string;
+  dtype: WeightDType;
+  shape: number[];
+  /** The file that holds it (for messages). */
+  file: string;
+}
+
+/** Where a tensor's bytes lie: every format reduces to one contiguous range of one file. */
+export interface TensorLocation extends TensorInfo {
+  source: ByteSource;
+  byteOffset: number;
+  byteLength: number;
+}
+
+/** The tensors of one weights file, validated, none read yet. */
+export interface WeightsFile {
+  file: string;
+  format: 'safetensors' | 'pytorch-zip' | 'pytorch-legacy';
+  tensors: Map<string, TensorLocation>;
+  metadata?: Record<string, string>;
+}
