@@ -97,7 +97,7 @@ function findBytes(hay: Uint8Array, needle: Uint8Array): number {
 s('opening reads headers only; a tensor reads only its bytes (sst2-mini, 25 MB)', async () => {
   if (!isNode) return skip('fixture files need Node');
   const { existsSync } = await import(/* @vite-ignore */ ['node:fs'].join('')) as typeof import('node:fs');
-  const dir = '../shared/models/sst2-mini';
+  const dir = 'models/sst2-mini';
   if (!existsSync(`${dir}/model.safetensors`)) return skip(`${dir} not present`);
   const c = counting(await directoryFolder(dir));
   const ckpt = await openCheckpoint(c.folder);
