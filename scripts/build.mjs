@@ -33,7 +33,8 @@ await Promise.all([
   build({
     ...common,
     platform: 'browser',
-    external: ['webgpu'],
+    // Node-only modules are imported dynamically behind a check, so they may stay unresolved.
+    external: ['webgpu', 'node:*'],
     outdir: join(root, 'dist'),
     entryPoints: entries(tests, 'test/browser'),
   }),
