@@ -1,8 +1,12 @@
 import { demo } from './demo.js';
+import { evalCommand } from './eval.js';
+import { predictCommand } from './predict.js';
 import { WgpruneError } from '../runtime/errors.js';
 
 const commands: Record<string, { run: (args: string[]) => Promise<void>; help: string }> = {
   demo: { run: demo, help: 'run the kernels on this machine\'s WebGPU adapter and check them against the CPU' },
+  eval: { run: evalCommand, help: 'score a model on a GLUE task or SQuAD dev set' },
+  predict: { run: predictCommand, help: 'write per-example logits or answers as JSON lines' },
 };
 
 function usage(): string {
