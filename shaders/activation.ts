@@ -6,13 +6,13 @@ import { mapSource } from './common.js';
  * negative tail keeps its relative precision.
  */
 const erfc = /* wgsl */ `
-fn erfcApprox(z: f32) -> f32 {
+fn erfcApprox(z: T) -> T {
   let a = abs(z);
   let t = 1.0 / (1.0 + 0.5 * a);
   let r = t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
     t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
     t * (-0.82215223 + t * 0.17087277)))))))));
-  return select(2.0 - r, r, z >= 0.0);
+  return select(2.0 - r, r, z >= T(0.0));
 }
 `;
 
@@ -29,14 +29,12 @@ export const geluBackwardSource = mapSource(['x', 'dy'],
  * zero, where 1 - e cancels, its Taylor series to x^9 (|x| < 0.2: error < 1e-9).
  */
 const tanh = /* wgsl */ `
-fn tanhStable(x: f32) -> f32 {
+fn tanhStable(x: T) -> T {
   let a = abs(x);
-  if (a < 0.2) {
-    let x2 = x * x;
-    return x * (1.0 + x2 * (-0.33333333333 + x2 * (0.13333333333 + x2 * (-0.05396825397 + x2 * 0.02186948854))));
-  }
+  let x2 = x * x;
+  let series = x * (1.0 + x2 * (-0.33333333333 + x2 * (0.13333333333 + x2 * (-0.05396825397 + x2 * 0.02186948854))));
   let e = exp(-2.0 * a);
-  return sign(x) * (1.0 - e) / (1.0 + e);
+  return select(sign(x) * (1.0 - e) / (1.0 + e), series, a < T(0.2));
 }
 `;
 
@@ -46,5 +44,5 @@ export const tanhForwardSource = mapSource(['x'], 'tanhStable(x)', { helpers: ta
 export const tanhBackwardSource = mapSource(['y', 'dy'], 'dy * (1.0 - y * y)');
 
 /** ReLU, as DistilBERT's classification head uses; its gradient passes where x > 0. */
-export const reluForwardSource = mapSource(['x'], 'max(x, 0.0)');
-export const reluBackwardSource = mapSource(['x', 'dy'], 'select(0.0, dy, x > 0.0)');
+export const reluForwardSource = mapSource(['x'], 'max(x, T(0.0))');
+export const reluBackwardSource = mapSource(['x', 'dy'], 'select(T(0.0), dy, x > T(0.0))');

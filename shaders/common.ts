@@ -23,28 +23,42 @@ fn flatWorkgroup(wid: vec3u, nwg: vec3u) -> u32 {
 export const mapWorkgroupSize = 256;
 
 /**
- * An element-wise f32 kernel: out[i] = `expr` over the named inputs, each read at i.
- * Bindings: the inputs in order, then out, then Params { count, one shift per input,
- * the out shift, then the f32 `params` by name }. `helpers` holds WGSL functions.
+ * An element-wise f32 kernel: out[i] = `expr` over the named inputs, each read at i, in two
+ * widths. The vec4 one is what software adapters need: llvmpipe turns every storage access
+ * into a per-lane loop with a bounds check, so one vec4 access costs about as much as one
+ * scalar, and an add over 1M floats ran 6x faster with vec4 (23 ms against 4 ms, lavapipe).
+ * `expr` and `helpers` are written once for both widths: `T` in them is f32 or vec4f, and
+ * constants that meet a value in a builtin need it (`max(x, T(0.0))`).
+ * Bindings: the inputs in order, then out, then Params { count (in elements of the width),
+ * one shift per input, the out shift, then the f32 `params` by name }.
  */
-export function mapSource(inputs: string[], expr: string, { helpers = '', params = [] as string[] } = {}): string {
-  const n = inputs.length;
-  const fields = ['count: u32', ...inputs.map((name) => `${name}Shift: u32`), 'outShift: u32', ...params.map((p) => `${p}: f32`)];
-  return /* wgsl */ `
+export interface MapSources {
+  scalar: string;
+  vec4: string;
+}
+
+export function mapSource(inputs: string[], expr: string, { helpers = '', params = [] as string[] } = {}): MapSources {
+  const make = (T: 'f32' | 'vec4f') => {
+    const n = inputs.length;
+    const fields = ['count: u32', ...inputs.map((name) => `${name}Shift: u32`), 'outShift: u32', ...params.map((p) => `${p}: f32`)];
+    const sub = (text: string) => text.replace(/\bT\b/g, T);
+    return /* wgsl */ `
 struct Params { ${fields.join(', ')} }
-${inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}Data: array<f32>;`).join('\n')}
-@group(0) @binding(${n}) var<storage, read_write> out: array<f32>;
+${inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}Data: array<${T}>;`).join('\n')}
+@group(0) @binding(${n}) var<storage, read_write> out: array<${T}>;
 @group(0) @binding(${n + 1}) var<uniform> params: Params;
 ${flatWorkgroup}
-${helpers}
+${sub(helpers)}
 @compute @workgroup_size(${mapWorkgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flatWorkgroup(wid, nwg) * ${mapWorkgroupSize}u + lid;
   if (i >= params.count) { return; }
   ${inputs.map((name) => `let ${name} = ${name}Data[params.${name}Shift + i];`).join('\n  ')}
-  out[params.outShift + i] = ${expr};
+  out[params.outShift + i] = ${sub(expr)};
 }
 `;
+  };
+  return { scalar: make('f32'), vec4: make('vec4f') };
 }
 
 /**

@@ -1,14 +1,13 @@
 import { geluBackwardSource, geluForwardSource, reluBackwardSource, reluForwardSource, tanhBackwardSource, tanhForwardSource } from '../../shaders/activation.js';
-import type { Program } from '../runtime/program.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { launchMap } from './launch.js';
+import { launchMap, type MapKernel } from './launch.js';
 
-const gelu: Program = { name: 'geluForward', source: geluForwardSource, bindings: ['read', 'write'] };
-const geluGrad: Program = { name: 'geluBackward', source: geluBackwardSource, bindings: ['read', 'read', 'write'] };
-const tanh: Program = { name: 'tanhForward', source: tanhForwardSource, bindings: ['read', 'write'] };
-const relu: Program = { name: 'reluForward', source: reluForwardSource, bindings: ['read', 'write'] };
-const reluGrad: Program = { name: 'reluBackward', source: reluBackwardSource, bindings: ['read', 'read', 'write'] };
-const tanhGrad: Program = { name: 'tanhBackward', source: tanhBackwardSource, bindings: ['read', 'read', 'write'] };
+const gelu: MapKernel = { name: 'geluForward', sources: geluForwardSource };
+const geluGrad: MapKernel = { name: 'geluBackward', sources: geluBackwardSource };
+const tanh: MapKernel = { name: 'tanhForward', sources: tanhForwardSource };
+const relu: MapKernel = { name: 'reluForward', sources: reluForwardSource };
+const reluGrad: MapKernel = { name: 'reluBackward', sources: reluBackwardSource };
+const tanhGrad: MapKernel = { name: 'tanhBackward', sources: tanhBackwardSource };
 
 /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as BERT's intermediate activation. */
 export function geluForward(x: Tensor): Tensor {

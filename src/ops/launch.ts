@@ -1,4 +1,4 @@
-import { mapWorkgroupSize } from '../../shaders/common.js';
+import { mapWorkgroupSize, type MapSources } from '../../shaders/common.js';
 import { DTypeError, ShapeError } from '../runtime/errors.js';
 import { Uniforms, type Program } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -26,25 +26,36 @@ export function maxThreadsPerLaunch(rt: Runtime, workgroupSize: number): number 
   return workgroupSize * d * d;
 }
 
+/** An element-wise kernel in its two widths (shaders/common.ts, mapSource). */
+export interface MapKernel {
+  name: string;
+  sources: MapSources;
+}
+
 /**
- * Launches an element-wise kernel built by `mapSource` over same-sized f32 inputs,
- * splitting by binding size and dispatch limits. Returns the new output.
+ * Launches an element-wise kernel over same-sized f32 inputs, splitting by binding size
+ * and dispatch limits. Uses the vec4 width when the size and every binding's shift allow,
+ * the scalar one otherwise. Returns the new output.
  */
-export function launchMap(program: Program, inputs: Tensor[], params: number[] = []): Tensor {
+export function launchMap(kernel: MapKernel, inputs: Tensor[], params: number[] = []): Tensor {
   const first = inputs[0]!;
   for (const t of inputs) {
-    t.check(program.name);
-    if (t.dtype !== 'f32') throw new DTypeError(`${program.name}: needs f32 tensors, got ${t.dtype}`);
-    if (t.size !== first.size) throw new ShapeError(`${program.name}: ${t} and ${first} differ in size`);
+    t.check(kernel.name);
+    if (t.dtype !== 'f32') throw new DTypeError(`${kernel.name}: needs f32 tensors, got ${t.dtype}`);
+    if (t.size !== first.size) throw new ShapeError(`${kernel.name}: ${t} and ${first} differ in size`);
   }
   const rt = first.runtime;
   const out = rt.empty(first.shape, 'f32');
-  const chunk = Math.min(rt.maxBindingElements('f32'), maxThreadsPerLaunch(rt, mapWorkgroupSize));
+  const bindings = [...inputs.map(() => 'read' as const), 'write' as const];
+  const chunk = Math.floor(Math.min(rt.maxBindingElements('f32'), maxThreadsPerLaunch(rt, mapWorkgroupSize)) / 4) * 4;
   for (const [start, count] of spans(first.size, chunk)) {
-    const bound = inputs.map((t) => rt.bind(t, start, count));
-    const bo = rt.bind(out, start, count);
-    const u = new Uniforms().u32(count, ...bound.map((b) => b.shift), bo.shift).f32(...params);
-    rt.dispatch(program, [...bound, bo], u.bytes(), Math.ceil(count / mapWorkgroupSize));
+    const bound = [...inputs, out].map((t) => rt.bind(t, start, count));
+    const width = count % 4 === 0 && bound.every((b) => b.shift % 4 === 0) ? 4 : 1;
+    const program = programFor(`map:${kernel.name}:${width}`, () => ({
+      name: `${kernel.name}${width === 4 ? '[vec4]' : ''}`, source: width === 4 ? kernel.sources.vec4 : kernel.sources.scalar, bindings,
+    }));
+    const u = new Uniforms().u32(count / width, ...bound.map((b) => b.shift / width)).f32(...params);
+    rt.dispatch(program, bound, u.bytes(), Math.ceil(count / width / mapWorkgroupSize));
   }
   return out;
 }

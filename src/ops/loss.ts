@@ -1,10 +1,10 @@
 import { mapSource, powerOfTwoWorkgroup } from '../../shaders/common.js';
 import { crossEntropyBackwardSource, crossEntropyRowsSource, lossMeanSource } from '../../shaders/loss.js';
 import { DTypeError, IdRangeError, LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms, type Program } from '../runtime/program.js';
+import { Uniforms } from '../runtime/program.js';
 import type { Bound, Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { launchMap, maxThreadsPerLaunch, programFor, spans } from './launch.js';
+import { launchMap, maxThreadsPerLaunch, programFor, spans, type MapKernel } from './launch.js';
 
 /*
  * Every forward returns both the batch loss and the per-example losses; every backward
@@ -152,12 +152,8 @@ export function crossEntropyBackward(logits: Tensor, labels: Tensor, { perExampl
 
 // --- mean squared error (STS-B regression) ---------------------------------------
 
-const squaredErrorProgram: Program = {
-  name: 'squaredError', source: mapSource(['pred', 'label'], '(pred - label) * (pred - label)'), bindings: ['read', 'read', 'write'],
-};
-const squaredErrorGradProgram: Program = {
-  name: 'squaredErrorBackward', source: mapSource(['pred', 'label'], 'params.scale * (pred - label)', { params: ['scale'] }), bindings: ['read', 'read', 'write'],
-};
+const squaredErrorProgram: MapKernel = { name: 'squaredError', sources: mapSource(['pred', 'label'], '(pred - label) * (pred - label)') };
+const squaredErrorGradProgram: MapKernel = { name: 'squaredErrorBackward', sources: mapSource(['pred', 'label'], 'params.scale * (pred - label)', { params: ['scale'] }) };
 
 function checkRegression(op: string, pred: Tensor, target: Tensor): number {
   for (const [name, t] of [['pred', pred], ['target', target]] as const) {
@@ -192,7 +188,7 @@ export function mseBackward(pred: Tensor, target: Tensor, { perExample = false }
 
 // --- span cross-entropy (SQuAD) --------------------------------------------------
 
-const halfSumProgram: Program = { name: 'halfSum', source: mapSource(['a', 'b'], '0.5 * (a + b)'), bindings: ['read', 'read', 'write'] };
+const halfSumProgram: MapKernel = { name: 'halfSum', sources: mapSource(['a', 'b'], '0.5 * (a + b)') };
 
 function checkSpan(op: string, startLogits: Tensor, endLogits: Tensor, startPositions: Tensor, endPositions: Tensor): number {
   const { batch, cols } = checkLogits(op, 'startLogits', startLogits);

@@ -53,6 +53,17 @@ t('relu and its gradient, exactly', async ({ rt }) => {
   assert.equal(Array.from(await reluBackward(rt.tensor(x, [301]), rt.tensor(dy, [301])).read()), Array.from(x, (v, i) => (v > 0 ? dy[i]! : 0)));
 });
 
+t('the vec4 and scalar widths give the same values (aligned size, and an unaligned view)', async ({ rt }) => {
+  const x = inputs(1032);
+  const whole = rt.tensor(x, [1032]);
+  const view = whole.reshape([4, 258]).rows(1, 3); // starts at element 258: shift not a multiple of 4
+  for (const [f, ref] of [[geluForward, gelu], [tanhForward, Math.tanh]] as const) {
+    assertClose(await f(whole).read(), x.map(ref), `${f.name} vec4`, tol(x));
+    const part = x.slice(258, 774);
+    assertClose(await f(view).read(), part.map(ref), `${f.name} scalar view`, tol(part));
+  }
+});
+
 t('inputs of different sizes are refused', ({ rt }) => {
   assert.match(thrown(() => geluBackward(rt.tensor([1, 2], [2]), rt.tensor([1], [1]))), 'geluBackward: tensor[1] f32 and tensor[2] f32 differ in size');
 });
