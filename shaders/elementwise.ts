@@ -10,14 +10,16 @@ export const elementwiseWorkgroupSize = 256;
 
 /**
  * out[i] = a[i] op b[(bStart + i) % bPeriod]: b broadcasts along the leading dims of a
- * when its shape is a suffix of a's. Indices carry each binding's alignment shift.
+ * when its shape is a suffix of a's. Indices carry each binding's alignment shift. The
+ * vec4 variant counts everything in vec4s (see mapSource for why it matters on llvmpipe).
  */
-export function binarySource(op: BinaryOp, dtype: DType): string {
+export function binarySource(op: BinaryOp, dtype: DType, vec4 = false): string {
+  const T = vec4 ? `vec4<${dtype}>` : dtype;
   return wgsl`${enables(dtype)}
 struct Params { count: u32, bPeriod: u32, bStart: u32, aShift: u32, bShift: u32, outShift: u32 }
-@group(0) @binding(0) var<storage, read> a: array<${dtype}>;
-@group(0) @binding(1) var<storage, read> b: array<${dtype}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${dtype}>;
+@group(0) @binding(0) var<storage, read> a: array<${T}>;
+@group(0) @binding(1) var<storage, read> b: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
 @group(0) @binding(3) var<uniform> params: Params;
 ${flatWorkgroup}
 @compute @workgroup_size(${elementwiseWorkgroupSize})

@@ -28,8 +28,8 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const rt = a.runtime;
   const out = rt.empty(a.shape, a.dtype);
   if (out.size === 0) return out;
-  const program = programFor(`binary:${op}:${a.dtype}`, () => ({
-    name: `${op}[${a.dtype}]`, source: binarySource(op, a.dtype), bindings: ['read', 'read', 'write'],
+  const programOf = (vec4: boolean) => programFor(`binary:${op}:${a.dtype}:${vec4}`, () => ({
+    name: `${op}[${a.dtype}${vec4 ? ',vec4' : ''}]`, source: binarySource(op, a.dtype, vec4), bindings: ['read', 'read', 'write'],
   }));
   const maxBind = rt.maxBindingElements(a.dtype);
   const wholeB = period <= maxBind;
@@ -43,8 +43,12 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     const bA = rt.bind(a, start, count);
     const bOut = rt.bind(out, start, count);
     const bB = wholeB ? rt.bind(b) : rt.bind(b, start % period, count);
-    const u = new Uniforms().u32(count, wholeB ? period : count, wholeB ? start % period : 0, bA.shift, bB.shift, bOut.shift);
-    rt.dispatch(program, [bA, bB, bOut], u.bytes(), Math.ceil(count / elementwiseWorkgroupSize));
+    const bPeriod = wholeB ? period : count, bStart = wholeB ? start % period : 0;
+    // vec4 when every count, start and shift is a multiple of 4 (f16 stays scalar: its
+    // bindings are 2-byte aligned only).
+    const w = a.dtype !== 'f16' && [count, bPeriod, bStart, bA.shift, bB.shift, bOut.shift].every((v) => v % 4 === 0) ? 4 : 1;
+    const u = new Uniforms().u32(count / w, bPeriod / w, bStart / w, bA.shift / w, bB.shift / w, bOut.shift / w);
+    rt.dispatch(programOf(w === 4), [bA, bB, bOut], u.bytes(), Math.ceil(count / w / elementwiseWorkgroupSize));
     start += count;
   }
   return out;

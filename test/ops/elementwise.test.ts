@@ -13,7 +13,7 @@ const rtol = 1.2e-7;
 
 const binary = gpuSuite('elementwise');
 
-for (const [aShape, bShape] of [[[7], [7]], [[3, 33], [33]], [[2, 5, 257], [5, 257]], [[1], [1]], [[4, 9], [1, 9]], [[1000], [1]]] as number[][][]) {
+for (const [aShape, bShape] of [[[6, 64], [64]], [[4, 128], [4, 128]], [[7], [7]], [[3, 33], [33]], [[2, 5, 257], [5, 257]], [[1], [1]], [[4, 9], [1, 9]], [[1000], [1]]] as number[][][]) {
   for (const name of Object.keys(ops) as (keyof typeof ops)[]) {
     binary(`${name} ${JSON.stringify(aShape)} with ${JSON.stringify(bShape)}`, async ({ rt }) => {
       const n = aShape!.reduce((x, y) => x * y, 1), m = bShape!.reduce((x, y) => x * y, 1);
