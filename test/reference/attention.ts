@@ -37,7 +37,7 @@ export function attentionBackwardRef(q: ArrayLike<number>, k: ArrayLike<number>,
   const { probs, contexts } = attentionRef(q, k, v, batch, seq, heads, keyBias, headMask);
   const idx = (b: number, s: number, h: number, j: number) => (b * seq + s) * hidden + h * d + j;
   const dq = new Float64Array(q.length), dk = new Float64Array(q.length), dv = new Float64Array(q.length);
-  const dHead = new Float64Array(batch * heads);
+  const dHead = new Float64Array(batch * heads), dHeadScale = new Float64Array(batch * heads);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       const p = probs[b * heads + h]!, ctx = contexts[b * heads + h]!;
@@ -45,6 +45,7 @@ export function attentionBackwardRef(q: ArrayLike<number>, k: ArrayLike<number>,
       for (let i = 0; i < seq; i++) for (let c = 0; c < d; c++) {
         const g = dOut[idx(b, i, h, c)]!;
         dHead[b * heads + h] += g * ctx[i * d + c]!;
+        dHeadScale[b * heads + h] += Math.abs(g * ctx[i * d + c]!);
         dCtx[i * d + c] = g * headMask[h]!;
       }
       const dP = new Float64Array(seq * seq);
@@ -63,5 +64,5 @@ export function attentionBackwardRef(q: ArrayLike<number>, k: ArrayLike<number>,
       }
     }
   }
-  return { dq, dk, dv, dHead };
+  return { dq, dk, dv, dHead, dHeadScale };
 }
