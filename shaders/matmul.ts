@@ -10,23 +10,32 @@ export const matmulThreads = 8;
 export const matmulTile = matmulThreads * 4;
 
 /**
- * C[b] = op(A[b]) op(B[b]), float32. Each thread keeps a 4x4 block of C in registers and
- * walks K once, so every A and B load feeds four multiply-adds. Out-of-range rows and
- * columns are clamped on load (their results are not stored), which keeps the inner loop
- * free of branches. Tile offsets and batch start let a launch be split when the grid is
- * larger than the device allows in one dimension.
+ * Uniforms shared by every matmul kernel (element units; the vec4 kernels divide by 4).
+ * Tile offsets and batch start let a launch be split when the grid is larger than the
+ * device allows in one dimension.
+ */
+const params = /* wgsl */ `
+struct Params {
+  M: u32, N: u32, K: u32, lda: u32,
+  aShift: u32, bShift: u32, cShift: u32, aRowOffset: u32,
+  aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, batchStart: u32,
+  tileColStart: u32, tileRowStart: u32,
+}`;
+
+/**
+ * The general kernel: any shape, transposes and alignment. C[b] = op(A[b]) op(B[b]),
+ * float32. Each thread keeps a 4x4 block of C in registers and walks K once, so every A
+ * and B load feeds four multiply-adds. Out-of-range rows and columns are clamped on load
+ * (their results are not stored), which keeps the inner loop free of branches. On GPUs
+ * this is a sound register-tiled kernel; on llvmpipe it runs ~3 GFLOP/s per worker CPU-second
+ * (see matmulSubgroupSource for why, and the faster path there).
  *
  * Layouts: A is [M, K] (lda = K) or, transposed, [K, M'] (lda = M', the full row count,
  * with `aRowOffset` the first row of this piece); B is [K, N] or, transposed, [N, K].
  */
 export function matmulSource(v: MatmulVariant): string {
   return wgsl`
-struct Params {
-  M: u32, N: u32, K: u32, lda: u32,
-  aShift: u32, bShift: u32, cShift: u32, aRowOffset: u32,
-  aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, batchStart: u32,
-  tileColStart: u32, tileRowStart: u32,
-}
+${params}
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
@@ -79,6 +88,114 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
     }
   }
+}
+`;
+}
+
+export interface MatmulSubgroupVariant {
+  transB: boolean;
+  /** Lanes per subgroup: the adapter's one subgroup size (min = max), also the workgroup size. */
+  lanes: number;
+  /** Rows of C per workgroup (every lane has all of them). A multiple of 4. */
+  rows: number;
+  /** vec4 columns of C per lane. */
+  cols4: number;
+}
+
+const range = (n: number) => [...Array(n).keys()];
+const xyzw = 'xyzw';
+
+/**
+ * The vec4 subgroup kernel, for CPU adapters (llvmpipe, SwiftShader) where one workgroup of
+ * `lanes` invocations is one SIMD vector. Needs A untransposed, K % 4 = 0, N % 4 = 0 and
+ * every shift a multiple of 4 (ops/matmul.ts checks); any M, N, K and batch otherwise.
+ *
+ * Why this shape (measured on Mesa 25.0 llvmpipe, AVX2, GALLIVM_DEBUG=asm and perf):
+ * - llvmpipe turns every storage (and workgroup) load into a per-lane, per-component
+ *   sequence: lane-active test, bounds check, branch, scalar load, blend. That is ~20
+ *   instructions per element in the asm, even for addresses that are the same in every
+ *   lane, so a plain register tile spends most of its time loading (the 4x4 kernel above:
+ *   8 elements loaded per 16 multiply-adds).
+ * - subgroupBroadcast with a constant lane is one extract + broadcast. So A is loaded once
+ *   per subgroup: lane l loads A[row][k0+4l .. k0+4l+3] (one vec4 covers 4 k-steps of
+ *   one lane), and every lane takes the values by broadcast. Only B is loaded per lane,
+ *   one vec4 per 4 columns, and each B element feeds `rows` multiply-adds.
+ * - Loop-carried variables cost a blend with the loop's exec mask on every write
+ *   (vblendvps per accumulator update). The 4*lanes k-steps of one iteration are fully
+ *   unrolled into local `let`/`var` values and the accumulators are written back once
+ *   per iteration, so blends are 1/(4*lanes) of the multiply-adds.
+ * - Workgroup-memory tiling (cooperative loads, barriers) did not help: workgroup loads
+ *   take the same per-lane path, and barriers make llvmpipe compile a coroutine.
+ * Tile 16 rows x 8 columns per lane. Measured per CPU-second of lavapipe's worker threads
+ * (the 2-core machine was shared, so wall times were not usable): 3.7-4.4 GFLOP/s at the
+ * BERT shapes vs 2.8-3.1 for the kernel above, 2.5 vs 2.4 on 12x128x64x128 Bᵀ
+ * (scratch/matmul/op.ts); 16x4, 32x4 and 8x8 per lane were slower (scratch/matmul/k3.ts).
+ *
+ * B is [K, N], or transposed [N, K]; then each lane loads, per 4 k-steps, one vec4 along K
+ * for each of its columns and regroups the components (free in llvmpipe's SoA registers).
+ */
+export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
+  const { lanes: S, rows: R, cols4: C4 } = v;
+  const rows = range(R), cols = range(C4);
+  // B as vec4 columns j (4 columns each) for k-step c of a 4-step block; `bv` loaded by loadB.
+  const bAt = (c: number, j: number) =>
+    v.transB ? `vec4f(${range(4).map((e) => `bt${j}_${e}.${xyzw[c]}`).join(', ')})` : `b${c}_${j}`;
+  // Loads B for the 4 k-steps starting at vec4 index `k4` of K (an expression).
+  const loadB = (k4: string) => v.transB
+    ? cols.flatMap((j) => range(4).map((e) => `let bt${j}_${e} = b[bCol${j}_${e} + ${k4}];`)).join(' ')
+    : range(4).flatMap((c) => cols.map((j) => `let b${c}_${j} = b[bBase + (4u * (${k4}) + ${c}u) * N4 + col${j}];`)).join(' ');
+  // One block of 4 k-steps: a value of A for row i and step c is `aAt(i, c)`.
+  const fmas = (aAt: (i: number, c: number) => string) => range(4).flatMap((c) =>
+    rows.map((i) => `{ let s = vec4f(${aAt(i, c)}); ${cols.map((j) => `t${i}_${j} = fma(s, ${bAt(c, j)}, t${i}_${j});`).join(' ')} }`));
+  const unrolled: string[] = [];
+  for (let l = 0; l < S; l++) {
+    unrolled.push(`{ ${loadB(`k4 + ${l}u`)}`);
+    unrolled.push(...fmas((i, c) => `subgroupBroadcast(a${i}.${xyzw[c]}, ${l}u)`), '}');
+  }
+  const declareT = rows.map((i) => cols.map((j) => `var t${i}_${j} = acc${i}_${j};`).join(' ')).join('\n    ');
+  const storeT = rows.map((i) => cols.map((j) => `acc${i}_${j} = t${i}_${j};`).join(' ')).join('\n    ');
+  return /* wgsl */ `
+enable subgroups;
+${params}
+@group(0) @binding(0) var<storage, read> a: array<vec4f>;
+@group(0) @binding(1) var<storage, read> b: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> c: array<vec4f>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(${S})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let batch = wid.z + p.batchStart;
+  let K4 = p.K / 4u;
+  let N4 = p.N / 4u;
+  let row0 = (wid.y + p.tileRowStart) * ${R}u;
+  let colLane = ((wid.x + p.tileColStart) * ${S}u + lane) * ${C4}u;
+  let aBase = (p.aShift + batch * p.aBatchStride) / 4u;
+  let bBase = (p.bShift + batch * p.bBatchStride) / 4u;
+  // Rows and columns past the edge are clamped (loads stay in the matrix, stores are
+  // guarded); no lane returns early, since subgroupBroadcast needs all of them.
+  ${rows.map((i) => `let aRow${i} = aBase + min(row0 + ${i}u, p.M - 1u) * K4;`).join('\n  ')}
+  ${v.transB
+    ? cols.flatMap((j) => range(4).map((e) => `let bCol${j}_${e} = bBase + min(4u * (colLane + ${j}u) + ${e}u, p.N - 1u) * K4;`)).join('\n  ')
+    : cols.map((j) => `let col${j} = min(colLane + ${j}u, N4 - 1u);`).join('\n  ')}
+  ${rows.flatMap((i) => cols.map((j) => `var acc${i}_${j} = vec4f(0.0);`)).join(' ')}
+  var k4 = 0u;
+  // ${4 * S} k-steps per iteration; lane l holds A's k-steps 4l..4l+3 of each row.
+  for (; k4 + ${S}u <= K4; k4 += ${S}u) {
+    ${rows.map((i) => `let a${i} = a[aRow${i} + k4 + lane];`).join('\n    ')}
+    ${declareT}
+    ${unrolled.join('\n    ')}
+    ${storeT}
+  }
+  // The last K % ${4 * S} k-steps, 4 at a time; every lane loads the A values itself.
+  for (; k4 < K4; k4++) {
+    ${rows.map((i) => `let a${i} = a[aRow${i} + k4];`).join('\n    ')}
+    ${declareT}
+    ${loadB('k4')}
+    ${fmas((i, c) => `a${i}.${xyzw[c]}`).join('\n    ')}
+    ${storeT}
+  }
+  let cBase = (p.cShift + batch * p.cBatchStride) / 4u;
+  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { c[cBase + (row0 + ${i}u) * N4 + colLane + ${j}u] = acc${i}_${j}; }`).join(' ')} }`).join('\n  ')}
 }
 `;
 }

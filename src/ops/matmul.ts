@@ -1,8 +1,28 @@
-import { matmulSource, matmulThreads } from '../../shaders/matmul.js';
+import { matmulSource, matmulSubgroupSource, matmulTile } from '../../shaders/matmul.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
 import { Uniforms } from '../runtime/program.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Program } from '../runtime/program.js';
 import { programFor } from './launch.js';
+
+/** Rows of C per workgroup and vec4 columns per lane of the subgroup kernel (see shaders/matmul.ts). */
+const subgroupRows = 16, subgroupCols4 = 2;
+
+/**
+ * The subgroup size when the subgroup kernel may run: the adapter has subgroups of one
+ * fixed size (min = max, so a workgroup of that many invocations is one subgroup), and it
+ * is a CPU-like SIMD width (4..8). Wider subgroups (GPUs: 32, 64) would unroll 4x that
+ * many k-steps, and on GPUs the register-tiled general kernel is the sound choice.
+ */
+function subgroupLanes(rt: Runtime): number | null {
+  if (!rt.features.subgroups) return null;
+  const info = (rt.device as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+  const lanes = info?.subgroupMinSize;
+  if (!lanes || lanes !== info.subgroupMaxSize || lanes < 4 || lanes > 8) return null;
+  if (lanes > rt.limits.maxComputeInvocationsPerWorkgroup || lanes > rt.limits.maxComputeWorkgroupSizeX) return null;
+  return lanes;
+}
 
 export interface MatmulOptions {
   /** Use Aᵀ: A is stored [..., K, M]. */
@@ -42,9 +62,19 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const c = rt.empty([...batchDims, M, N], 'f32');
   if (c.size === 0) return c;
 
-  const program = programFor(`matmul:${transA}:${transB}`, () => ({
+  const general = programFor(`matmul:${transA}:${transB}`, () => ({
     name: `matmul[f32${transA ? ',Aᵀ' : ''}${transB ? ',Bᵀ' : ''}]`,
     source: matmulSource({ transA, transB }),
+    bindings: ['read', 'read', 'write'],
+  }));
+  // The vec4 subgroup kernel reads A, B and C as vec4s: rows of A, B and C must be whole
+  // vec4s (K, N % 4 = 0), and each piece's shifts multiples of 4 (checked per piece).
+  // With fewer than 8 rows most of its 16-row tile would be clamped duplicates.
+  const lanes = subgroupLanes(rt);
+  const fastLanes = lanes !== null && !transA && K % 4 === 0 && N % 4 === 0 && M >= 8 ? lanes : null;
+  const fast = fastLanes === null ? null : programFor(`matmul-subgroup:${transB}:${fastLanes}`, () => ({
+    name: `matmul[f32,vec4,subgroup${fastLanes}${transB ? ',Bᵀ' : ''}]`,
+    source: matmulSubgroupSource({ transB, lanes: fastLanes, rows: subgroupRows, cols4: subgroupCols4 }),
     bindings: ['read', 'read', 'write'],
   }));
   const maxBind = rt.maxBindingElements('f32');
@@ -53,7 +83,6 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     throw new LimitError(`matmul: one B matrix of ${b} (${bPer} elements) is larger than one storage binding (${maxBind}); splitting B is not supported`);
   }
   const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
-  const tile = matmulThreads * 4;
 
   // Rows of C (and of A) that one piece may take.
   let rowsPerPiece = M;
@@ -70,7 +99,11 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       const bindA = transA ? rt.bind(a, b0 * aPer, nb * aPer) : rt.bind(a, b0 * aPer + m0 * K, nb === 1 ? rows * K : nb * aPer);
       const bindB = shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer);
       const bindC = rt.bind(c, b0 * cPer + m0 * N, nb === 1 ? rows * N : nb * cPer);
-      const tilesX = Math.ceil(N / tile), tilesY = Math.ceil(rows / tile);
+      const aligned = bindA.shift % 4 === 0 && bindB.shift % 4 === 0 && bindC.shift % 4 === 0;
+      const useFast = fast !== null && fastLanes !== null && aligned;
+      const program: Program = useFast ? fast : general;
+      const tileCols = useFast ? 4 * subgroupCols4 * fastLanes : matmulTile, tileRows = useFast ? subgroupRows : matmulTile;
+      const tilesX = Math.ceil(N / tileCols), tilesY = Math.ceil(rows / tileRows);
       // The grid itself splits when a dimension passes the device's limit.
       for (let z0 = 0; z0 < nb; z0 += maxDim) {
         for (let y0 = 0; y0 < tilesY; y0 += maxDim) {

@@ -40,6 +40,15 @@ cases.push({ batch: [3], M: 17, N: 9, K: 33, transA: false, transB: false, share
 cases.push({ batch: [2, 3], M: 5, N: 40, K: 7, transA: false, transB: true, sharedB: true });
 cases.push({ batch: [4], M: 33, N: 12, K: 64, transA: true, transB: false, sharedB: false });
 cases.push({ batch: [12], M: 20, N: 20, K: 16, transA: false, transB: true, sharedB: false });
+// The vec4 subgroup kernel (adapters with one subgroup size of 4..8: A untransposed,
+// K, N % 4 = 0, M >= 8): exact tiles, a K tail (K % 32 != 0), partial lanes and rows,
+// Bᵀ, batches and a shared B. Elsewhere these run the general kernel, which is fine too.
+for (const [M, N, K] of [[8, 4, 4], [16, 64, 64], [40, 72, 100], [130, 132, 260], [9, 12, 36]]) {
+  for (const transB of [false, true]) cases.push({ batch: [], M: M!, N: N!, K: K!, transA: false, transB, sharedB: false });
+}
+cases.push({ batch: [3], M: 20, N: 68, K: 44, transA: false, transB: false, sharedB: false });
+cases.push({ batch: [2, 3], M: 24, N: 20, K: 36, transA: false, transB: true, sharedB: true });
+cases.push({ batch: [12], M: 32, N: 32, K: 64, transA: false, transB: true, sharedB: false });
 
 const mm = gpuSuite('matmul');
 for (const c of cases) mm(`${JSON.stringify(c)}`, run(c));
@@ -77,6 +86,9 @@ mm.run();
 const split = gpuSuite('matmul split', { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 } });
 split('by batches', run({ batch: [9], M: 10, N: 11, K: 12, transA: false, transB: false, sharedB: false }));
 split('by rows of C, shared B', run({ batch: [2], M: 150, N: 20, K: 30, transA: false, transB: true, sharedB: true }));
+split('vec4 kernel by batches, shared B', run({ batch: [5], M: 16, N: 16, K: 8, transA: false, transB: false, sharedB: true }));
+split('vec4 kernel by rows of C', run({ batch: [], M: 100, N: 20, K: 12, transA: false, transB: false, sharedB: false }));
+split('vec4 kernel by rows of C, Bᵀ', run({ batch: [2], M: 70, N: 16, K: 24, transA: false, transB: true, sharedB: true }));
 split('by rows with Aᵀ', run({ batch: [], M: 150, N: 5, K: 6, transA: true, transB: false, sharedB: false }));
 split('by grid tiles', run({ batch: [5], M: 70, N: 9, K: 3, transA: false, transB: false, sharedB: false }));
 split.run();
