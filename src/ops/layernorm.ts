@@ -38,8 +38,9 @@ export function layernormForward(x: Tensor, gamma: Tensor, beta: Tensor, eps: nu
   if (beta.size !== cols) throw new ShapeError(`${op}: beta ${shapeString(beta.shape)} does not match the last axis of ${x}`);
   const rt = x.runtime;
   const size = powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup);
-  const program = programFor(`layernormForward:${size}`, () => ({
-    name: op, source: layernormForwardSource(size), bindings: ['read', 'read', 'read', 'write', 'write', 'write'],
+  const perThread = rt.tuning.rowPerThread;
+  const program = programFor(`layernormForward:${size}:${perThread}`, () => ({
+    name: op, source: layernormForwardSource(size, perThread), bindings: ['read', 'read', 'read', 'write', 'write', 'write'],
   }));
   const y = rt.empty(x.shape), mean = rt.empty([rows]), rstd = rt.empty([rows]);
   const bg = rt.bind(gamma), bb = rt.bind(beta);
@@ -47,7 +48,7 @@ export function layernormForward(x: Tensor, gamma: Tensor, beta: Tensor, eps: nu
     const bx = rt.bind(x, start * cols, n * cols), by = rt.bind(y, start * cols, n * cols);
     const bm = rt.bind(mean, start, n), br = rt.bind(rstd, start, n);
     const u = new Uniforms().u32(n, cols).f32(eps).u32(bx.shift, by.shift, bm.shift, br.shift, bg.shift, bb.shift);
-    rt.dispatch(program, [bx, bg, bb, by, bm, br], u.bytes(), n);
+    rt.dispatch(program, [bx, bg, bb, by, bm, br], u.bytes(), perThread ? Math.ceil(n / size) : n);
   }
   return { y, mean, rstd };
 }
@@ -65,8 +66,9 @@ export function layernormBackward(
   if (saved.mean.size !== rows || saved.rstd.size !== rows) throw new ShapeError(`${op}: saved statistics do not have ${rows} rows`);
   const rt = x.runtime;
   const size = powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup);
-  const program = programFor(`layernormBackward:${size}`, () => ({
-    name: op, source: layernormBackwardSource(size), bindings: ['read', 'read', 'read', 'read', 'read', 'write'],
+  const perThread = rt.tuning.rowPerThread;
+  const program = programFor(`layernormBackward:${size}:${perThread}`, () => ({
+    name: op, source: layernormBackwardSource(size, perThread), bindings: ['read', 'read', 'read', 'read', 'read', 'write'],
   }));
   const dx = rt.empty(x.shape);
   const bg = rt.bind(gamma);
@@ -75,7 +77,7 @@ export function layernormBackward(
     const bx = rt.bind(x, start * cols, n * cols), bdy = rt.bind(dy, start * cols, n * cols), bdx = rt.bind(dx, start * cols, n * cols);
     const bm = rt.bind(saved.mean, start, n), br = rt.bind(saved.rstd, start, n);
     const u = new Uniforms().u32(n, cols, bx.shift, bdy.shift, bdx.shift, bm.shift, br.shift, bg.shift);
-    rt.dispatch(program, [bx, bg, bm, br, bdy, bdx], u.bytes(), n);
+    rt.dispatch(program, [bx, bg, bm, br, bdy, bdx], u.bytes(), perThread ? Math.ceil(n / size) : n);
   }
   if (!params) return { dx };
 

@@ -1,5 +1,5 @@
 import { powerOfTwoWorkgroup } from '../../shaders/common.js';
-import { softmaxBackwardSource, softmaxForwardSource } from '../../shaders/softmax.js';
+import { softmaxBackwardRowSource, softmaxBackwardSource, softmaxForwardSource } from '../../shaders/softmax.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
 import { Uniforms } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -9,6 +9,14 @@ import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
 /** Rows are short (sequence lengths); 64 threads a row keeps most of them busy. */
 function rowWorkgroup(rt: Runtime): number {
   return powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 64);
+}
+
+/**
+ * CPU adapters run a row per invocation: their barriers are coroutine switches, which
+ * the workgroup-per-row kernels pay a dozen times a row (shaders/softmax.ts).
+ */
+export function rowPerThread(rt: Runtime): boolean {
+  return rt.tuning.rowPerThread;
 }
 
 function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
@@ -51,8 +59,9 @@ export function softmaxForward(x: Tensor, { scale = 1, bias }: SoftmaxOptions = 
   }
   const rt = x.runtime;
   const size = rowWorkgroup(rt);
-  const program = programFor(`softmaxForward:${size}:${!!bias}`, () => ({
-    name: op, source: softmaxForwardSource(size, !!bias), bindings: ['read', 'read', 'write'],
+  const perThread = rowPerThread(rt);
+  const program = programFor(`softmaxForward:${size}:${!!bias}:${perThread}`, () => ({
+    name: op, source: softmaxForwardSource(size, !!bias, perThread), bindings: ['read', 'read', 'write'],
   }));
   const y = rt.empty(x.shape);
   // Without a bias the kernel never reads binding 1: x stands in for it.
@@ -60,7 +69,7 @@ export function softmaxForward(x: Tensor, { scale = 1, bias }: SoftmaxOptions = 
   for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
     const bx = rt.bind(x, start * cols, n * cols), by = rt.bind(y, start * cols, n * cols);
     const u = new Uniforms().u32(n, cols, rowsPerBatch).f32(scale).u32(bx.shift, by.shift, bb.shift, start);
-    rt.dispatch(program, [bx, bb, by], u.bytes(), n);
+    rt.dispatch(program, [bx, bb, by], u.bytes(), perThread ? Math.ceil(n / size) : n);
   }
   return y;
 }
@@ -75,14 +84,15 @@ export function softmaxBackward(y: Tensor, dy: Tensor, { scale = 1 }: { scale?: 
   const rows = y.size / cols;
   const rt = y.runtime;
   const size = rowWorkgroup(rt);
-  const program = programFor(`softmaxBackward:${size}`, () => ({
-    name: op, source: softmaxBackwardSource(size), bindings: ['read', 'read', 'write'],
+  const perThread = rowPerThread(rt);
+  const program = programFor(`softmaxBackward:${size}:${perThread}`, () => ({
+    name: op, source: perThread ? softmaxBackwardRowSource(size) : softmaxBackwardSource(size), bindings: ['read', 'read', 'write'],
   }));
   const dx = rt.empty(y.shape);
   for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
     const by = rt.bind(y, start * cols, n * cols), bdy = rt.bind(dy, start * cols, n * cols), bdx = rt.bind(dx, start * cols, n * cols);
     const u = new Uniforms().u32(n, cols).f32(scale).u32(by.shift, bdy.shift, bdx.shift);
-    rt.dispatch(program, [by, bdy, bdx], u.bytes(), n);
+    rt.dispatch(program, [by, bdy, bdx], u.bytes(), perThread ? Math.ceil(n / size) : n);
   }
   return dx;
 }

@@ -18,6 +18,16 @@ export interface RuntimeOptions extends GpuOptions {
   poison?: boolean;
   /** Submit once this many dispatches are recorded (bounds the memory of a long step). */
   maxPendingDispatches?: number;
+  /** Kernel choices that otherwise follow the adapter; tests force each way. */
+  tuning?: Partial<Tuning>;
+}
+
+export interface Tuning {
+  /**
+   * Row-wise kernels (softmax, LayerNorm) run a row per invocation rather than a workgroup
+   * per row. Default: on CPU adapters, where a workgroup barrier is a coroutine switch.
+   */
+  rowPerThread: boolean;
 }
 
 export interface RuntimeStats extends PoolStats {
@@ -55,6 +65,7 @@ export class Runtime {
   readonly adapter: AdapterReport;
   readonly limits: DeviceLimits;
   readonly features: DeviceFeatures;
+  readonly tuning: Tuning;
   private readonly gpu: Gpu;
   private readonly pool: BufferPool;
   private readonly staging: BufferPool;
@@ -84,6 +95,7 @@ export class Runtime {
       if (v !== undefined) this.limits[key] = Math.min(this.limits[key], v);
     }
     this.poison = options.poison ?? false;
+    this.tuning = { rowPerThread: gpu.adapter.software, ...options.tuning };
     this.maxPending = options.maxPendingDispatches ?? 1024;
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), 'tensor');
     this.staging = new BufferPool(this.device, MAP_READ_USAGE(), 'readback');

@@ -21,7 +21,9 @@ function data(rows: number, cols: number, offset = 0) {
   };
 }
 
-const t = gpuSuite('layernorm');
+// Each suite runs twice: a workgroup per row, and a row per invocation (CPU adapters' default).
+for (const rowPerThread of [false, true]) {
+const t = gpuSuite(`layernorm${rowPerThread ? ' (row per invocation)' : ''}`, { tuning: { rowPerThread } });
 
 for (const [rows, cols, eps, offset] of [[1, 1, 1e-5, 0], [7, 33, 1e-12, 0], [33, 257, 1e-12, 0], [5, 768, 1e-12, 100], [3, 3000, 1e-5, 0]] as const) {
   t(`forward and backward, ${rows} rows x ${cols}, eps ${eps}${offset ? `, mean ${offset}` : ''}`, async ({ rt }) => {
@@ -62,7 +64,7 @@ t('gamma of the wrong size is refused', ({ rt }) => {
 
 t.run();
 
-const split = gpuSuite('layernorm split', { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 } });
+const split = gpuSuite(`layernorm split${rowPerThread ? ' (row per invocation)' : ''}`, { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 }, tuning: { rowPerThread } });
 split('rows split over launches, parameter gradients summed over blocks', async ({ rt }) => {
   const rows = 50, cols = 100, eps = 1e-12;
   const d = data(rows, cols);
@@ -76,6 +78,7 @@ split('rows split over launches, parameter gradients summed over blocks', async 
   assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol: 1e-5, atol: 1e-5 });
 });
 split.run();
+}
 
 const fd = gpuSuite('layernorm reference');
 fd('float64 backward agrees with central differences', () => {

@@ -12,7 +12,9 @@ const rand = new Random();
 // per probability, with 1e-9 absolute for probabilities near zero.
 const tol = { rtol: 2e-6, atol: 1e-9 };
 
-const t = gpuSuite('softmax');
+// Each suite runs twice: a workgroup per row, and a row per invocation (CPU adapters' default).
+for (const rowPerThread of [false, true]) {
+const t = gpuSuite(`softmax${rowPerThread ? ' (row per invocation)' : ''}`, { tuning: { rowPerThread } });
 
 for (const [rows, cols] of [[1, 1], [7, 33], [3, 257], [12, 128], [2, 1000]]) {
   t(`forward and backward ${rows} x ${cols}`, async ({ rt }) => {
@@ -43,7 +45,7 @@ t('a bias that does not divide the rows is refused', ({ rt }) => {
 
 t.run();
 
-const split = gpuSuite('softmax split', { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 } });
+const split = gpuSuite(`softmax split${rowPerThread ? ' (row per invocation)' : ''}`, { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 }, tuning: { rowPerThread } });
 split('rows split over launches keep their batch of the mask', async ({ rt }) => {
   const batch = 3, rowsPer = 40, cols = 20;
   const x = f32(rand.uniform(batch * rowsPer * cols, -4, 4));
@@ -52,6 +54,7 @@ split('rows split over launches keep their batch of the mask', async ({ rt }) =>
   assertClose(y, softmaxRef(x, cols, 1, bias), 'split y', tol);
 });
 split.run();
+}
 
 const ref = gpuSuite('softmax reference');
 ref('float64 backward agrees with central differences', () => {
