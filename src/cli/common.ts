@@ -9,8 +9,10 @@ import type { EncoderModel } from '../models/model.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
 
-/** The bundled default model, beside dist/ in the package. */
-export const bundledModel = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'models', 'sst2-mini');
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The bundled default model and its task's dev set, beside dist/ in the package. */
+export const bundledModel = join(packageRoot, 'models', 'sst2-mini');
+export const bundledData = join(packageRoot, 'data', 'glue', 'SST-2', 'dev.tsv');
 
 export interface Loaded {
   rt: Runtime;

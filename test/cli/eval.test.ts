@@ -30,6 +30,15 @@ t('eval scores the bundled model on SST-2 as PyTorch does', async () => {
   assert.is(out.metrics.accuracy, expected);
 });
 
+t('eval reproduces PyTorch\'s SST-2 dev accuracy of the bundled model: 0.8142, 710 of 872', async () => {
+  if (!isNode) return skip('runs the CLI');
+  const r = await wgprune('eval', '--task', 'sst2', '--data', 'data/glue/SST-2/dev.tsv', '--json');
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { examples: number; metrics: { accuracy: number } };
+  assert.is(out.examples, 872);
+  assert.is(Math.round(out.metrics.accuracy * 872), 710);
+});
+
 t('predict writes PyTorch\'s logits as JSON lines, atomically', async () => {
   if (!isNode) return skip('runs the CLI');
   const fs = await import('node:fs/promises');
