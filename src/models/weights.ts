@@ -184,3 +184,34 @@ export function disposeWeights(w: ModelWeights): void {
   for (const x of h.kind === 'qa' ? [h.qa] : h.kind === 'bert' ? [h.pooler, h.classifier] : h.kind === 'distilbert' ? [h.preClassifier, h.classifier] : [h.dense, h.outProj]) lin(x);
   for (const t of all) t.dispose();
 }
+
+/**
+ * Every tensor of an unpruned model of this config, under Hugging Face's names (with the
+ * base model's prefix) and the shapes config.json implies: what a checkpoint must hold.
+ */
+export function canonicalTensors(config: ModelConfig): Map<string, number[]> {
+  const p = `${config.modelType}.`;
+  const n = names(config, p);
+  const { hidden, intermediate, vocabSize, maxPositions, typeVocabSize } = config;
+  const out = new Map<string, number[]>();
+  const lin = (l: { weight: string; bias: string }, o: number, i: number) => { out.set(l.weight, [o, i]); out.set(l.bias, [o]); };
+  const norm = (l: { gamma: string; beta: string }) => { out.set(l.gamma, [hidden]); out.set(l.beta, [hidden]); };
+  out.set(n.word, [vocabSize, hidden]);
+  out.set(n.position, [maxPositions, hidden]);
+  if (n.tokenType) out.set(n.tokenType, [typeVocabSize, hidden]);
+  norm(n.embNorm);
+  for (let i = 0; i < config.layers; i++) {
+    const l = n.layer(i);
+    for (const x of [l.query, l.key, l.value, l.attentionOutput]) lin(x, hidden, hidden);
+    lin(l.intermediate, intermediate, hidden);
+    lin(l.output, hidden, intermediate);
+    norm(l.attentionNorm);
+    norm(l.outputNorm);
+  }
+  const h = headNames(config, p);
+  if (h.kind === 'qa') lin(h.qa, 2, hidden);
+  else if (h.kind === 'bert') { lin(h.pooler, hidden, hidden); lin(h.classifier, config.numLabels, hidden); }
+  else if (h.kind === 'distilbert') { lin(h.preClassifier, hidden, hidden); lin(h.classifier, config.numLabels, hidden); }
+  else { lin(h.dense, hidden, hidden); lin(h.outProj, config.numLabels, hidden); }
+  return out;
+}

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { parseConfig, type ModelConfig } from '../../src/models/config.js';
 import { EncoderModel, type ModelOutput } from '../../src/models/model.js';
-import type { WeightSource } from '../../src/models/weights.js';
+import { canonicalTensors, type WeightSource } from '../../src/models/weights.js';
 import { assertClose, rejected, thrown } from '../helpers/compare.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
@@ -54,6 +54,14 @@ for (const arch of ['BertForSequenceClassification', 'BertForQuestionAnswering',
     model.dispose();
   });
 }
+
+t('canonicalTensors lists exactly what each family\'s checkpoint holds', () => {
+  for (const arch of ['BertForSequenceClassification', 'DistilBertForQuestionAnswering', 'RobertaForSequenceClassification']) {
+    const config = configFor(arch);
+    const { source } = makeCheckpoint(rand, config);
+    assert.equal([...canonicalTensors(config)].sort(), [...source.shapes].map(([k, v]) => [k, [...v]]).sort(), arch);
+  }
+});
 
 t('a physically pruned BERT (fewer heads and neurons, a layer without attention) runs', async ({ rt }) => {
   const config = configFor('BertForSequenceClassification');
