@@ -28,13 +28,6 @@ export interface Tuning {
    * per row. Default: on CPU adapters, where a workgroup barrier is a coroutine switch.
    */
   rowPerThread: boolean;
-  /**
-   * Sleep through most of the expected wait before asking Dawn for completion. Dawn's Node
-   * binding polls for events on the main thread while a promise of its is pending; with a
-   * CPU adapter that thread takes a core from the driver's workers (a 512x768x3072 matmul:
-   * 795 ms awaiting at once, 623 ms sleeping first, 2 cores). Default: on CPU adapters in Node.
-   */
-  sleepWhileWaiting: boolean;
 }
 
 export interface RuntimeStats extends PoolStats {
@@ -89,7 +82,6 @@ export class Runtime {
   private lostMessage: string | null = null;
   private destroyed = false;
   private liveTensors = 0;
-  private expectedWaitMs = 0;
   private submitCount = 0;
 
   constructor(gpu: Gpu, options: RuntimeOptions = {}) {
@@ -103,7 +95,7 @@ export class Runtime {
       if (v !== undefined) this.limits[key] = Math.min(this.limits[key], v);
     }
     this.poison = options.poison ?? false;
-    this.tuning = { rowPerThread: gpu.adapter.software, sleepWhileWaiting: gpu.adapter.software && gpu.dawn !== null, ...options.tuning };
+    this.tuning = { rowPerThread: gpu.adapter.software, ...options.tuning };
     this.maxPending = options.maxPendingDispatches ?? 1024;
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), 'tensor');
     this.staging = new BufferPool(this.device, MAP_READ_USAGE(), 'readback');
@@ -354,26 +346,9 @@ export class Runtime {
   }
 
   /** Submits recorded work and waits until the device has finished it. */
-  /**
-   * Waits for the work submitted so far through `wait`, first sleeping through most of the
-   * time the last waits took (see Tuning.sleepWhileWaiting). The estimate is a running
-   * average, so a loop of similar steps (batches) settles on it; a step much shorter than the
-   * last costs at most that sleep.
-   */
-  private async waitForDevice<T>(wait: () => Promise<T>): Promise<T> {
-    const start = performance.now();
-    if (this.tuning.sleepWhileWaiting && this.expectedWaitMs > 4) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.expectedWaitMs * 0.75, 2000)));
-    }
-    const result = await Promise.race([wait(), this.lostSignal]);
-    const took = performance.now() - start;
-    this.expectedWaitMs = this.expectedWaitMs === 0 ? took : 0.7 * this.expectedWaitMs + 0.3 * took;
-    return result;
-  }
-
   async sync(): Promise<void> {
     this.flush();
-    await this.waitForDevice(() => this.device.queue.onSubmittedWorkDone());
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostSignal]);
     await this.throwErrors();
   }
 
@@ -388,7 +363,7 @@ export class Runtime {
     this.pending.push({ kind: 'copy', src: t.storage.buffer, srcOffset: start, dst: staging, dstOffset: 0, size: end - start });
     this.flush();
     try {
-      await this.waitForDevice(() => staging.mapAsync(GPUMapMode.READ, 0, end - start));
+      await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, end - start), this.lostSignal]);
     } catch (e) {
       await this.throwErrors();
       throw e;
