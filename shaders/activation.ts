@@ -16,6 +16,13 @@ fn erfcApprox(z: T) -> T {
 }
 `;
 
+/** `fn gelu(x: T) -> T` for kernels that fuse it (matmul's epilogue); T is f32 or vec4f. */
+export function geluFunction(T: 'f32' | 'vec4f'): string {
+  return `${erfc.replace(/\bT\b/g, T)}
+fn gelu(x: ${T}) -> ${T} { return 0.5 * x * erfcApprox(-x * 0.70710678118654752); }
+`;
+}
+
 /** Exact (erf) GELU as BERT uses: 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2). */
 export const geluForwardSource = mapSource(['x'], '0.5 * x * erfcApprox(-x * 0.70710678118654752)', { helpers: erfc });
 

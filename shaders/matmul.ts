@@ -1,8 +1,43 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { geluFunction } from './activation.js';
 
-export interface MatmulVariant {
+export interface MatmulVariant extends Epilogue {
   transA: boolean;
   transB: boolean;
+}
+
+/**
+ * What the kernel does to C before storing it: add a bias over columns (nn.Linear), then
+ * GELU (BERT's FFN). Fusing them saves two passes over C, which on lavapipe cost about as
+ * much per element as reading it.
+ */
+export interface Epilogue {
+  bias?: boolean;
+  gelu?: boolean;
+}
+
+/** Bindings: a, b, [bias], c, then the uniforms. */
+function bindingsOf(e: Epilogue, T: string): string {
+  const c = e.bias ? 3 : 2;
+  return [
+    `@group(0) @binding(0) var<storage, read> a: array<${T}>;`,
+    `@group(0) @binding(1) var<storage, read> b: array<${T}>;`,
+    ...(e.bias ? [`@group(0) @binding(2) var<storage, read> bias: array<${T}>;`] : []),
+    `@group(0) @binding(${c}) var<storage, read_write> c: array<${T}>;`,
+    `@group(0) @binding(${c + 1}) var<uniform> p: Params;`,
+  ].join('\n');
+}
+
+/** `fn epilogue(v, col) -> T`: bias at column (or vec4 column) `col`, then GELU. */
+function epilogueOf(e: Epilogue, T: 'f32' | 'vec4f'): string {
+  const biasShift = T === 'f32' ? 'p.biasShift' : '(p.biasShift / 4u)';
+  return `${e.gelu ? geluFunction(T) : ''}
+fn epilogue(v: ${T}, col: u32) -> ${T} {
+  var r = v;
+  ${e.bias ? `r += bias[${biasShift} + col];` : ''}
+  ${e.gelu ? 'r = gelu(r);' : ''}
+  return r;
+}`;
 }
 
 /** Threads per workgroup side; each thread owns a 4x4 block of C, so a workgroup a 32x32 tile. */
@@ -19,7 +54,7 @@ struct Params {
   M: u32, N: u32, K: u32, lda: u32,
   aShift: u32, bShift: u32, cShift: u32, aRowOffset: u32,
   aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, batchStart: u32,
-  tileColStart: u32, tileRowStart: u32,
+  tileColStart: u32, tileRowStart: u32, biasShift: u32,
 }`;
 
 /**
@@ -36,10 +71,8 @@ struct Params {
 export function matmulSource(v: MatmulVariant): string {
   return wgsl`
 ${params}
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindingsOf(v, 'f32')}
+${epilogueOf(v, 'f32')}
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
 #if ${v.transA}
@@ -84,7 +117,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     let row = row0 + i;
     if (row < p.M) {
       for (var j = 0u; j < 4u; j++) {
-        if (col0 + j < p.N) { c[cBase + row * p.N + col0 + j] = acc[i][j]; }
+        if (col0 + j < p.N) { c[cBase + row * p.N + col0 + j] = epilogue(acc[i][j], col0 + j); }
       }
     }
   }
@@ -92,7 +125,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 `;
 }
 
-export interface MatmulSubgroupVariant {
+export interface MatmulSubgroupVariant extends Epilogue {
   transB: boolean;
   /** Lanes per subgroup: the adapter's one subgroup size (min = max), also the workgroup size. */
   lanes: number;
@@ -157,10 +190,8 @@ export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
   return /* wgsl */ `
 enable subgroups;
 ${params}
-@group(0) @binding(0) var<storage, read> a: array<vec4f>;
-@group(0) @binding(1) var<storage, read> b: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> c: array<vec4f>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindingsOf(v, 'vec4f')}
+${epilogueOf(v, 'vec4f')}
 
 @compute @workgroup_size(${S})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
@@ -195,7 +226,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
     ${storeT}
   }
   let cBase = (p.cShift + batch * p.cBatchStride) / 4u;
-  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { c[cBase + (row0 + ${i}u) * N4 + colLane + ${j}u] = acc${i}_${j}; }`).join(' ')} }`).join('\n  ')}
+  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { c[cBase + (row0 + ${i}u) * N4 + colLane + ${j}u] = epilogue(acc${i}_${j}, colLane + ${j}u); }`).join(' ')} }`).join('\n  ')}
 }
 `;
 }

@@ -35,12 +35,9 @@ export interface LayerShape {
   eps: number;
 }
 
-/** x Wᵀ + b over the last axis of x. */
-export function linearForward(x: Tensor, l: Linear): Tensor {
-  const y = matmul(x, l.weight, { transB: true });
-  const out = add(y, l.bias);
-  y.dispose();
-  return out;
+/** x Wᵀ + b over the last axis of x (GELU too with `gelu`), in one kernel. */
+export function linearForward(x: Tensor, l: Linear, { gelu = false } = {}): Tensor {
+  return matmul(x, l.weight, { transB: true, bias: l.bias, gelu });
 }
 
 /** dx = dy W (no weight gradients: pruning never updates weights). */
@@ -88,8 +85,9 @@ export function encoderLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShap
   const res1 = add(projected, x);
   projected.dispose();
   const n1 = layernormForward(res1, w.attentionNorm.gamma, w.attentionNorm.beta, shape.eps);
-  const pre = linearForward(n1.y, w.intermediate);
-  const act = geluForward(pre);
+  // The backward needs GELU's input; inference takes GELU in the matmul's epilogue.
+  const pre = save ? linearForward(n1.y, w.intermediate) : undefined;
+  const act = pre ? geluForward(pre) : linearForward(n1.y, w.intermediate, { gelu: true });
   const masked = masks.neuronMask ? applyMask(act, masks.neuronMask, -1) : act;
   const ffn = linearForward(masked, w.output);
   if (masked !== act) masked.dispose();
@@ -98,14 +96,14 @@ export function encoderLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShap
   const n2 = layernormForward(res2, w.outputNorm.gamma, w.outputNorm.beta, shape.eps);
   if (!save) {
     disposeAttention(att.saved);
-    for (const t of [res1, n1.y, n1.mean, n1.rstd, pre, act, res2, n2.mean, n2.rstd]) t.dispose();
+    for (const t of [res1, n1.y, n1.mean, n1.rstd, act, res2, n2.mean, n2.rstd]) t.dispose();
     return { out: n2.y };
   }
   return {
     out: n2.y,
     saved: {
       x, attention: att.saved, norm1: { input: res1, mean: n1.mean, rstd: n1.rstd }, h1: n1.y,
-      preActivation: pre, activation: act, norm2: { input: res2, mean: n2.mean, rstd: n2.rstd },
+      preActivation: pre!, activation: act, norm2: { input: res2, mean: n2.mean, rstd: n2.rstd },
     },
   };
 }
@@ -127,7 +125,7 @@ function prunedLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShape, masks
     if (w.intermediate.weight.shape[0] === 0) {
       res2 = add(h1, w.output.bias);
     } else {
-      const act = geluForward(linearForward(h1, w.intermediate));
+      const act = linearForward(h1, w.intermediate, { gelu: true });
       res2 = add(linearForward(masks.neuronMask ? applyMask(act, masks.neuronMask, -1) : act, w.output), h1);
     }
     return layernormForward(res2, w.outputNorm.gamma, w.outputNorm.beta, shape.eps).y;

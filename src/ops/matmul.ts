@@ -3,7 +3,7 @@ import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
 import { Uniforms } from '../runtime/program.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Program } from '../runtime/program.js';
+import type { Access, Program } from '../runtime/program.js';
 import { programFor } from './launch.js';
 
 /** Rows of C per workgroup and vec4 columns per lane of the subgroup kernel (see shaders/matmul.ts). */
@@ -29,6 +29,10 @@ export interface MatmulOptions {
   transA?: boolean;
   /** Use Bᵀ: B is stored [..., N, K], as nn.Linear stores its weight. */
   transB?: boolean;
+  /** Added to every row of C ([N]), in the same pass (nn.Linear's bias). */
+  bias?: Tensor;
+  /** GELU on C (after the bias), in the same pass. */
+  gelu?: boolean;
 }
 
 /**
@@ -58,25 +62,34 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (!shared && shapeString(bBatchDims) !== shapeString(batchDims)) {
     throw new ShapeError(`matmul: batch dims differ: ${shapeString(a.shape)} and ${shapeString(b.shape)}`);
   }
+  const bias = options.bias, gelu = options.gelu ?? false;
+  if (bias) {
+    bias.check('matmul');
+    if (bias.dtype !== 'f32' || bias.size !== N) throw new ShapeError(`matmul: bias ${bias} does not have the ${N} f32 values of C's columns`);
+  }
   const rt = a.runtime;
   const c = rt.empty([...batchDims, M, N], 'f32');
   if (c.size === 0) return c;
 
-  const general = programFor(`matmul:${transA}:${transB}`, () => ({
-    name: `matmul[f32${transA ? ',Aᵀ' : ''}${transB ? ',Bᵀ' : ''}]`,
-    source: matmulSource({ transA, transB }),
-    bindings: ['read', 'read', 'write'],
+  const epilogue = { bias: !!bias, gelu };
+  const tag = `${bias ? ',+bias' : ''}${gelu ? ',gelu' : ''}`;
+  const bindings: Access[] = bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
+  const general = programFor(`matmul:${transA}:${transB}:${!!bias}:${gelu}`, () => ({
+    name: `matmul[f32${transA ? ',Aᵀ' : ''}${transB ? ',Bᵀ' : ''}${tag}]`,
+    source: matmulSource({ transA, transB, ...epilogue }),
+    bindings,
   }));
   // The vec4 subgroup kernel reads A, B and C as vec4s: rows of A, B and C must be whole
   // vec4s (K, N % 4 = 0), and each piece's shifts multiples of 4 (checked per piece).
   // With fewer than 8 rows most of its 16-row tile would be clamped duplicates.
   const lanes = subgroupLanes(rt);
   const fastLanes = lanes !== null && !transA && K % 4 === 0 && N % 4 === 0 && M >= 8 ? lanes : null;
-  const fast = fastLanes === null ? null : programFor(`matmul-subgroup:${transB}:${fastLanes}`, () => ({
-    name: `matmul[f32,vec4,subgroup${fastLanes}${transB ? ',Bᵀ' : ''}]`,
-    source: matmulSubgroupSource({ transB, lanes: fastLanes, rows: subgroupRows, cols4: subgroupCols4 }),
-    bindings: ['read', 'read', 'write'],
+  const fast = fastLanes === null ? null : programFor(`matmul-subgroup:${transB}:${fastLanes}:${!!bias}:${gelu}`, () => ({
+    name: `matmul[f32,vec4,subgroup${fastLanes}${transB ? ',Bᵀ' : ''}${tag}]`,
+    source: matmulSubgroupSource({ transB, lanes: fastLanes, rows: subgroupRows, cols4: subgroupCols4, ...epilogue }),
+    bindings,
   }));
+  const bindBias = bias ? rt.bind(bias) : null;
   const maxBind = rt.maxBindingElements('f32');
   const aPer = M * K, bPer = K * N, cPer = M * N;
   if (bPer > maxBind) {
@@ -99,7 +112,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       const bindA = transA ? rt.bind(a, b0 * aPer, nb * aPer) : rt.bind(a, b0 * aPer + m0 * K, nb === 1 ? rows * K : nb * aPer);
       const bindB = shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer);
       const bindC = rt.bind(c, b0 * cPer + m0 * N, nb === 1 ? rows * N : nb * cPer);
-      const aligned = bindA.shift % 4 === 0 && bindB.shift % 4 === 0 && bindC.shift % 4 === 0;
+      const aligned = bindA.shift % 4 === 0 && bindB.shift % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
       const useFast = fast !== null && fastLanes !== null && aligned;
       const program: Program = useFast ? fast : general;
       const tileCols = useFast ? 4 * subgroupCols4 * fastLanes : matmulTile, tileRows = useFast ? subgroupRows : matmulTile;
@@ -112,9 +125,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
               rows, N, K, transA ? M : K,
               bindA.shift, bindB.shift, bindC.shift, transA ? m0 : 0,
               aPer, shared ? 0 : bPer, cPer, z0,
-              x0, y0,
+              x0, y0, bindBias?.shift ?? 0,
             );
-            rt.dispatch(program, [bindA, bindB, bindC], u.bytes(),
+            rt.dispatch(program, bindBias ? [bindA, bindB, bindBias, bindC] : [bindA, bindB, bindC], u.bytes(),
               [Math.min(maxDim, tilesX - x0), Math.min(maxDim, tilesY - y0), Math.min(maxDim, nb - z0)]);
           }
         }

@@ -5,6 +5,7 @@ import { gpuSuite } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
 import { f32 } from '../reference/elementwise.js';
 import { matmulRef } from '../reference/matmul.js';
+import { gelu as geluRef } from '../reference/activation.js';
 
 const rand = new Random();
 
@@ -92,3 +93,25 @@ split('vec4 kernel by rows of C, Bᵀ', run({ batch: [2], M: 70, N: 16, K: 24, t
 split('by rows with Aᵀ', run({ batch: [], M: 150, N: 5, K: 6, transA: true, transB: false, sharedB: false }));
 split('by grid tiles', run({ batch: [5], M: 70, N: 9, K: 3, transA: false, transB: false, sharedB: false }));
 split.run();
+
+// The fused epilogue: bias over columns, then GELU, on both kernels (the aligned shapes take
+// the subgroup kernel where the adapter has one; odd shapes and Aᵀ the general one).
+const ep = gpuSuite('matmul epilogue');
+for (const [M, K, N, transA, transB] of [[33, 64, 24, false, true], [40, 32, 16, false, false], [7, 5, 9, false, true], [17, 12, 8, true, false]] as const) {
+  for (const gelu of [false, true]) {
+    ep(`${M}x${K}x${N}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''} + bias${gelu ? ' + GELU' : ''}`, async ({ rt }) => {
+      const a = f32(rand.uniform(M * K)), b = f32(rand.uniform(K * N)), bias = f32(rand.uniform(N));
+      const out = matmul(rt.tensor(a, transA ? [K, M] : [M, K]), rt.tensor(b, transB ? [N, K] : [K, N]), { transA, transB, bias: rt.tensor(bias, [N]), gelu });
+      const ref = matmulRef(a, b, 1, M, N, K, transA, transB);
+      const want = ref.c.map((v, i) => (gelu ? geluRef(v + bias[i % N]!) : v + bias[i % N]!));
+      // The product's tolerance, carried through GELU (slope at most ~1.13), plus the erfc fit's 1.2e-7.
+      const scales = ref.scale.map((s, i) => 1.2 * s + Math.abs(want[i]!) + Math.abs(bias[i % N]!));
+      assertClose(await out.read(), want, 'epilogue', { rtol: 1e-6, scales });
+    });
+  }
+}
+ep('a bias of the wrong size is refused', ({ rt }) => {
+  assert.match(thrown(() => matmul(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor(new Float32Array(6), [3, 2]), { bias: rt.tensor([1, 2, 3], [3]) })),
+    'matmul: bias tensor[3] f32 does not have the 2 f32 values of C\'s columns');
+});
+ep.run();
