@@ -1,27 +1,161 @@
-import { writeFileSync } from 'node:fs';
+// npm run bench [-- options]: our matmul against its peers on the same adapter, in Node
+// (Dawn), and with --browser in headless Chromium too (scripts/bench-browser.mjs).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { describeAdapter } from '../src/runtime/gpu.js';
 import { createRuntime } from '../src/runtime/runtime.js';
-import { matmulJobs } from './matmul.js';
-import { measure, printTable } from './measure.js';
+import { matmulCases, matmulJobs } from './matmul.js';
+import { combineRounds, formatSummary, formatTable, markdownSummary, measure, type Job, type Record } from './measure.js';
+import { ortNodeJobs } from './peers/ort-node.js';
+import { ortWebJobs } from './peers/ort-web.js';
+import { tfjsJobs } from './peers/tfjs.js';
+import type { PeerSetup } from './peers/types.js';
+import { settle } from './settle.js';
+
+const usage = `usage: npm run bench -- [options]
+  --json FILE      write every record (all implementations, both hosts with --browser) as JSON
+  --time MS        least time per benchmark, in ms (default 2000; at least 5 samples each)
+  --repeat N       measure everything N times, round after round, and report the median
+                   of the rounds' medians (default 1; a shared machine is noisy)
+  --filter TEXT    only the benchmarks whose 'name shape' contains TEXT (e.g. 3072, QK)
+  --peers LIST     peers to measure beside wgprune, comma-separated (default: all):
+                   tfjs-webgpu, ort-web-webgpu, ort-node-cpu (also: tfjs, ort-web, ort-node, none)
+  --no-peers       wgprune alone (same as --peers none)
+  --browser        then the same in headless Chromium (scripts/bench-browser.mjs)
+  --markdown       also print the results as markdown tables (for the README)
+  --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
+                   stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
 const { values } = parseArgs({
   options: {
     json: { type: 'string' },
     time: { type: 'string', default: '2000' },
     filter: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
+    peers: { type: 'string', default: 'all' },
+    'no-peers': { type: 'boolean', default: false },
+    browser: { type: 'boolean', default: false },
+    markdown: { type: 'boolean', default: false },
+    'ort-tier-up': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+const allPeers = ['tfjs-webgpu', 'ort-web-webgpu', 'ort-node-cpu'] as const;
+type PeerName = (typeof allPeers)[number];
+function parsePeers(list: string): PeerName[] {
+  if (values['no-peers'] || list === 'none' || list === '') return [];
+  if (list === 'all') return [...allPeers];
+  return list.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    const name = allPeers.find((p) => p === s || p.startsWith(`${s}-`));
+    if (!name) {
+      console.error(`unknown peer '${s}'\n${usage}`);
+      process.exit(2);
+    }
+    return name;
+  });
+}
+const peers = parsePeers(values.peers);
+const timeMs = Number(values.time), repeat = Number(values.repeat);
+if (!(timeMs > 0) || !Number.isInteger(repeat) || repeat < 1) {
+  console.error(`--time wants a positive number of ms, --repeat a positive integer\n${usage}`);
+  process.exit(2);
+}
 
 const rt = await createRuntime();
-console.log(`adapter: ${describeAdapter(rt.adapter)}`);
-const { jobs, inputs } = matmulJobs(rt);
-const selected = values.filter ? jobs.filter((j) => `${j.benchmark} ${j.shape}`.includes(values.filter!)) : jobs;
-const records = await measure(rt, selected, { timeMs: Number(values.time) });
-printTable(records);
+const adapter = describeAdapter(rt.adapter);
+console.log(`adapter: ${adapter}`);
+const cases = matmulCases(values.filter);
+if (!cases.length) {
+  console.error(`no benchmark matches '${values.filter}'`);
+  process.exit(2);
+}
+const ours = matmulJobs(rt, cases, adapter, 'node');
+
+// The WebGPU peers find the adapter at navigator.gpu: give them the object Dawn's create()
+// returned for our runtime, so they use the same Dawn instance and adapter. It must stay
+// reachable until the end (Dawn's binding crashes if it is collected with work in flight):
+// navigator holds it, and so does rt until rt.destroy().
+if (peers.some((p) => p !== 'ort-node-cpu')) {
+  const gpu = rt.dawn as GPU;
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+}
+
+// ORT Web's 27 MB WebAssembly module has a function on which V8's optimising compiler
+// (TurboFan, in Node 20's V8) spends one to three minutes of a core in the background after
+// the first session is created, time that would be stolen from the measurements (or waited
+// out by settle() below). Liftoff, V8's baseline WebAssembly compiler, compiles it in a
+// second. Only ORT's host-side code runs as WebAssembly (the products run on the GPU), and
+// no difference in its samples showed beyond noise; --ort-tier-up restores V8's default.
+const liftoff = peers.includes('ort-web-webgpu') && !values['ort-tier-up'];
+if (liftoff) setFlagsFromString('--liftoff-only');
+
+const setups: PeerSetup[] = [];
+const skipped: string[] = [];
+const setUp: { [K in PeerName]: () => Promise<PeerSetup> } = {
+  'tfjs-webgpu': () => tfjsJobs(cases),
+  'ort-web-webgpu': () => ortWebJobs(cases, liftoff ? { note: "ORT's WebAssembly on V8 Liftoff (see --ort-tier-up)" } : {}),
+  'ort-node-cpu': () => ortNodeJobs(cases),
+};
+for (const name of peers) {
+  const t0 = performance.now();
+  try {
+    setups.push(await setUp[name]());
+    console.log(`${name} set up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    const why = (err as Error).message.split('\n')[0];
+    skipped.push(`${name}: ${why}`);
+    console.log(`skipped peer ${name}: ${why}`);
+  }
+}
+for (const s of setups) if (s.adapter !== adapter) console.log(`${s.implementation} runs on: ${s.adapter}`);
+const waited = await settle();
+if (waited > 2) console.log(`waited ${waited.toFixed(0)} s for background work to end (V8 compiling ORT's WebAssembly) before measuring`);
+
+// Shape by shape, every implementation back to back, so that they see the same load.
+const jobs: Job[] = cases.flatMap((mc) => [ours, ...setups].flatMap((s) => s.jobs.filter((j) => j.shape === mc.shape && j.benchmark === mc.benchmark)));
+const rounds: Record[][] = [];
+for (let i = 1; i <= repeat; i++) {
+  if (repeat > 1) console.log(`round ${i} of ${repeat}`);
+  rounds.push(await measure(jobs, { timeMs, log: (line) => { console.log(line); skipped.push(line.replace(/^skipped /, '')); } }));
+}
+let records: Record[] = combineRounds(rounds);
+console.log('');
+console.log(formatTable(records));
+
+for (const s of setups) await s.dispose();
+for (const t of ours.inputs) t.dispose();
+
+if (values.browser) {
+  const script = fileURLToPath(new URL('../../scripts/bench-browser.mjs', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'wgprune-bench-'));
+  const file = join(dir, 'browser.json');
+  const args = [script, '--time', String(timeMs), '--repeat', String(repeat), '--json', file, '--no-summary', '--peers', peers.filter((p) => p !== 'ort-node-cpu').join(',') || 'none'];
+  if (values.filter) args.push('--filter', values.filter);
+  console.log('\n--- headless Chromium');
+  const child = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (child.status === 0 && existsSync(file)) records = [...records, ...(JSON.parse(readFileSync(file, 'utf8')) as Record[])];
+  else skipped.push(`browser: scripts/bench-browser.mjs exited with ${child.status ?? child.signal}`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+console.log('\nsummary (median GFLOP/s; ours/peer > 1 means wgprune is faster):');
+console.log(formatSummary(records));
+if (skipped.length) console.log(`\nnot measured:\n${skipped.map((s) => `  ${s}`).join('\n')}`);
+if (values.markdown) console.log(`\n${markdownSummary(records)}`);
 if (values.json) {
   writeFileSync(values.json, JSON.stringify(records, null, 2) + '\n');
   console.log(`wrote ${records.length} records to ${values.json}`);
 }
-for (const t of inputs) t.dispose();
 rt.destroy();

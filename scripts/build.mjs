@@ -1,5 +1,6 @@
 // Bundles the CLI, the benchmarks and the tests with esbuild: once for Node (packages
-// stay external) and once for the browser (tests only; Dawn's binding stays out).
+// stay external) and once for the browser (the tests, and the benchmark page that
+// scripts/bench-browser.mjs serves; Dawn's binding stays out).
 import { build } from 'esbuild';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -27,7 +28,10 @@ await Promise.all([
     platform: 'node',
     packages: 'external',
     outdir: join(root, 'dist'),
-    entryPoints: { cli: join(root, 'src/cli/main.ts'), 'bench/run': join(root, 'bench/run.ts'), ...entries(tests, 'test/node') },
+    entryPoints: {
+      cli: join(root, 'src/cli/main.ts'), 'bench/run': join(root, 'bench/run.ts'), 'bench/report': join(root, 'bench/report.ts'),
+      ...entries(tests, 'test/node'),
+    },
     banner: { js: '#!/usr/bin/env node' },
   }),
   build({
@@ -37,5 +41,15 @@ await Promise.all([
     external: ['webgpu', 'node:*'],
     outdir: join(root, 'dist'),
     entryPoints: entries(tests, 'test/browser'),
+  }),
+  // wgprune, tfjs and ONNX Runtime Web in one page; ORT's .wasm files are served from
+  // node_modules. A linked source map: an inline one would triple the bundle.
+  build({
+    ...common,
+    sourcemap: 'linked',
+    platform: 'browser',
+    external: ['webgpu'],
+    outdir: join(root, 'dist/bench/browser'),
+    entryPoints: { bench: join(root, 'bench/browser.ts') },
   }),
 ]);
