@@ -16,6 +16,8 @@ import { ortWebJobs } from './peers/ort-web.js';
 import { tfjsJobs } from './peers/tfjs.js';
 import type { PeerSetup } from './peers/types.js';
 import { settle } from './settle.js';
+import { modelJobs } from './model.js';
+import { opJobs } from './ops.js';
 
 const usage = `usage: npm run bench -- [options]
   --json FILE      write every record (all implementations, both hosts with --browser) as JSON
@@ -28,6 +30,10 @@ const usage = `usage: npm run bench -- [options]
   --no-peers       wgprune alone (same as --peers none)
   --browser        then the same in headless Chromium (scripts/bench-browser.mjs)
   --markdown       also print the results as markdown tables (for the README)
+  --ops            also time attention (batch 32 x seq 128 x 12 heads; GFLOP/s) and the
+                   memory-bound ops, LayerNorm, softmax, GELU (GB/s), at BERT-base shapes
+  --models         also time whole forwards at seq 128: a random BERT-base (batch 1) and the
+                   bundled sst2-mini (batch 8); sequences/s = GFLOP/s / the printed GFLOP
   --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
                    stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
@@ -41,6 +47,8 @@ const { values } = parseArgs({
     'no-peers': { type: 'boolean', default: false },
     browser: { type: 'boolean', default: false },
     markdown: { type: 'boolean', default: false },
+    ops: { type: 'boolean', default: false },
+    models: { type: 'boolean', default: false },
     'ort-tier-up': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -150,8 +158,32 @@ if (values.browser) {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// Our other kernels and whole models, on the Node adapter (no peers).
+if (values.ops || values.models) {
+  const extra: Job[] = [];
+  const cleanup: (() => void)[] = [];
+  if (values.ops) {
+    const o = opJobs(rt, adapter);
+    extra.push(...o.jobs);
+    cleanup.push(() => { for (const t of o.inputs) t.dispose(); });
+  }
+  if (values.models) {
+    const m = await modelJobs(rt, adapter);
+    extra.push(...m.jobs);
+    cleanup.push(() => { for (const model of m.models) model.dispose(); });
+  }
+  const rs: Record[][] = [];
+  for (let i = 0; i < repeat; i++) rs.push(await measure(extra, { timeMs, minSamples: 3 }));
+  const measured = combineRounds(rs);
+  console.log('');
+  console.log(formatTable(measured));
+  for (const r of measured) if (r.note) console.log(`  ${r.benchmark} ${r.shape}: ${r.note}`);
+  records = [...records, ...measured];
+  for (const c of cleanup) c();
+}
+
 console.log('\nsummary (median GFLOP/s; ours/peer > 1 means wgprune is faster):');
-console.log(formatSummary(records));
+console.log(formatSummary(records.filter((r) => r.unit === 'GFLOP/s')));
 if (skipped.length) console.log(`\nnot measured:\n${skipped.map((s) => `  ${s}`).join('\n')}`);
 if (values.markdown) console.log(`\n${markdownSummary(records)}`);
 if (values.json) {
