@@ -1,6 +1,10 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readGlueTsv, readSquadJson } from '../data/files.js';
+import type { GlueData, GlueTask } from '../data/glue.js';
+import type { SquadData } from '../data/squad.js';
+import { taskName, type TaskName } from '../eval/task.js';
 import { openCheckpointDirectory } from '../io/node.js';
 import { loadTokenizerFromDir } from '../io/tokenizer-files.js';
 import type { Tokenizer } from '../io/tokenizer.js';
@@ -74,4 +78,38 @@ export function positiveInt(value: string | undefined, flag: string, fallback: n
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
   return n;
+}
+
+/** The options eval and predict share. */
+export const taskOptions = {
+  model: { type: 'string' }, task: { type: 'string' }, data: { type: 'string' }, 'batch-size': { type: 'string' },
+  'max-length': { type: 'string' }, limit: { type: 'string' }, adapter: { type: 'string' }, help: { type: 'boolean' },
+} as const;
+
+export interface TaskRun {
+  task: TaskName;
+  squad: boolean;
+  batchSize: number;
+  maxLength: number;
+  glue?: GlueData;
+  squadData?: SquadData;
+}
+
+/**
+ * The task, its data (read and checked before the model, so that a bad file fails fast)
+ * and the batch settings from eval's and predict's shared options.
+ */
+export async function readTask(values: { task?: string; data?: string; limit?: string; 'batch-size'?: string; 'max-length'?: string }): Promise<TaskRun> {
+  const task = taskName(values.task!);
+  const squad = task === 'squad' || task === 'squad-v2';
+  const limit = values.limit ? positiveInt(values.limit, '--limit', 0) : undefined;
+  const batchSize = positiveInt(values['batch-size'], '--batch-size', squad ? 16 : 32);
+  const maxLength = positiveInt(values['max-length'], '--max-length', squad ? 384 : 128);
+  const glue = squad ? undefined : await readGlueTsv(task as GlueTask, values.data!);
+  const squadData = squad ? await readSquadJson(values.data!) : undefined;
+  if (limit) {
+    glue?.examples.splice(limit);
+    squadData?.examples.splice(limit);
+  }
+  return { task, squad, batchSize, maxLength, ...(glue ? { glue } : {}), ...(squadData ? { squadData } : {}) };
 }

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { readGlueTsv, readSquadJson } from '../data/files.js';
-import { evaluateGlue, evaluateSquad, taskName } from '../eval/task.js';
+import { evaluateGlue, evaluateSquad } from '../eval/task.js';
 import { WgpruneError } from '../runtime/errors.js';
-import { bundledModel, openModel, positiveInt, progress } from './common.js';
+import { bundledModel, openModel, progress, readTask, taskOptions } from './common.js';
 
 export const evalHelp = `usage: wgprune eval --task TASK --data FILE [--model DIR] [options]
 
@@ -18,28 +17,10 @@ Runs a model over a labelled dev set and prints the task's metrics.
   --adapter NAME     Dawn adapter (e.g. llvmpipe)`;
 
 export async function evalCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: 'string' }, task: { type: 'string' }, data: { type: 'string' }, 'batch-size': { type: 'string' },
-      'max-length': { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' }, adapter: { type: 'string' }, help: { type: 'boolean' },
-    },
-  });
+  const { values } = parseArgs({ args, options: { ...taskOptions, json: { type: 'boolean' } } });
   if (values.help) { console.log(evalHelp); return; }
   if (!values.task || !values.data) throw new WgpruneError(`--task and --data are required\n\n${evalHelp}`);
-  const task = taskName(values.task);
-  const squad = task === 'squad' || task === 'squad-v2';
-  const limit = values.limit ? positiveInt(values.limit, '--limit', 0) : undefined;
-  const batchSize = positiveInt(values['batch-size'], '--batch-size', squad ? 16 : 32);
-  const maxLength = positiveInt(values['max-length'], '--max-length', squad ? 384 : 128);
-
-  // Read and check the data before the model, so that a bad file fails fast.
-  const glue = squad ? undefined : await readGlueTsv(task, values.data);
-  const squadData = squad ? await readSquadJson(values.data) : undefined;
-  if (limit) {
-    glue?.examples.splice(limit);
-    squadData?.examples.splice(limit);
-  }
+  const { task, batchSize, maxLength, glue, squadData } = await readTask(values);
   const { rt, model, tokenizer } = await openModel(values.model ?? bundledModel, values.adapter ? [`adapter=${values.adapter}`] : []);
   try {
     const t0 = performance.now();

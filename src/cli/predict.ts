@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { readGlueTsv, readSquadJson } from '../data/files.js';
-import { evaluateGlue, evaluateSquad, taskName } from '../eval/task.js';
+import { evaluateGlue, evaluateSquad } from '../eval/task.js';
 import { WgpruneError } from '../runtime/errors.js';
-import { bundledModel, openModel, positiveInt, progress, writeAtomically } from './common.js';
+import { bundledModel, openModel, progress, readTask, taskOptions, writeAtomically } from './common.js';
 
 export const predictHelp = `usage: wgprune predict --task TASK --data FILE --out FILE.jsonl [--model DIR] [options]
 
@@ -10,24 +9,11 @@ Writes one JSON line per example: GLUE, {"index", "logits", "prediction", "label
 SQuAD, {"id", "text", "score"}. Options as for eval.`;
 
 export async function predictCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: 'string' }, task: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, 'batch-size': { type: 'string' },
-      'max-length': { type: 'string' }, limit: { type: 'string' }, adapter: { type: 'string' }, help: { type: 'boolean' },
-    },
-  });
+  const { values } = parseArgs({ args, options: { ...taskOptions, out: { type: 'string' } } });
   if (values.help) { console.log(predictHelp); return; }
   if (!values.task || !values.data || !values.out) throw new WgpruneError(`--task, --data and --out are required\n\n${predictHelp}`);
   if (values.out === values.data) throw new WgpruneError('--out must not be the input file');
-  const task = taskName(values.task);
-  const squad = task === 'squad' || task === 'squad-v2';
-  const limit = values.limit ? positiveInt(values.limit, '--limit', 0) : undefined;
-  const batchSize = positiveInt(values['batch-size'], '--batch-size', squad ? 16 : 32);
-  const maxLength = positiveInt(values['max-length'], '--max-length', squad ? 384 : 128);
-  const glue = squad ? undefined : await readGlueTsv(task, values.data);
-  const squadData = squad ? await readSquadJson(values.data) : undefined;
-  if (limit) { glue?.examples.splice(limit); squadData?.examples.splice(limit); }
+  const { task, batchSize, maxLength, glue, squadData } = await readTask(values);
   const { rt, model, tokenizer } = await openModel(values.model ?? bundledModel, values.adapter ? [`adapter=${values.adapter}`] : []);
   try {
     let lines: string[];
