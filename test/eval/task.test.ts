@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { parseGlueTsv } from '../../src/data/glue.js';
+import { GLUE_TASK_INFO, parseGlueTsv, type GlueTask } from '../../src/data/glue.js';
 import { argmaxRows } from '../../src/data/metrics.js';
 import { parseSquadJson } from '../../src/data/squad.js';
 import { evaluateGlue, evaluateSquad, labelMap } from '../../src/eval/task.js';
@@ -13,6 +13,13 @@ import vocab from '../fixtures/data/bert-base-uncased/vocab.txt' with { type: 't
 import tokenizerConfig from '../fixtures/data/bert-base-uncased/tokenizer_config.json' with { type: 'json' };
 import squadSlice from '../fixtures/data/squad/dev-v1.1-slice.json' with { type: 'json' };
 import rte from '../fixtures/data/glue/RTE/dev.tsv' with { type: 'text' };
+import cola from '../fixtures/data/glue/CoLA/train.tsv' with { type: 'text' };
+import sst2 from '../fixtures/data/glue/SST-2/dev.tsv' with { type: 'text' };
+import mrpc from '../fixtures/data/glue/MRPC/dev.tsv' with { type: 'text' };
+import stsb from '../fixtures/data/glue/STS-B/dev.tsv' with { type: 'text' };
+import qqp from '../fixtures/data/glue/QQP/dev.tsv' with { type: 'text' };
+import mnli from '../fixtures/data/glue/MNLI/dev_matched.tsv' with { type: 'text' };
+import qnli from '../fixtures/data/glue/QNLI/dev.tsv' with { type: 'text' };
 
 const rand = new Random();
 const tokenizer = loadTokenizer({ 'vocab.txt': vocab, 'tokenizer_config.json': tokenizerConfig as object }, 'bert');
@@ -55,6 +62,23 @@ t('GLUE classes map to the dataset\'s labels by name when id2label names them', 
   classes.forEach((c, i) => assert.is(r.predictions[i], 1 - c, `example ${i}`));
   assert.is(r.metrics.accuracy, r.predictions.filter((p, i) => p === data.examples[i]!.label).length / 10);
   model.dispose();
+});
+
+const files: Record<GlueTask, string> = { cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte };
+t('every GLUE task is read from its own file layout and scored with its own metrics', async ({ rt }) => {
+  for (const task of Object.keys(files) as GlueTask[]) {
+    const info = GLUE_TASK_INFO[task];
+    const config = tinyConfig('BertForSequenceClassification', { num_labels: info.labels ? info.labels.length : 1 });
+    const model = await EncoderModel.load(rt, config, makeCheckpoint(rand, config).source);
+    const data = parseGlueTsv(task, files[task]);
+    data.examples.splice(8);
+    const r = await evaluateGlue(model, tokenizer, data, { maxLength: 64, batchSize: 4 });
+    assert.equal(Object.keys(r.metrics), info.metrics.map((m) => m), task);
+    for (const v of Object.values(r.metrics)) assert.ok(Number.isFinite(v) || Number.isNaN(v), `${task}: ${v}`);
+    assert.is(r.logits.length, data.examples.length * config.numLabels, task);
+    assert.ok(data.examples.length > 0, task);
+    model.dispose();
+  }
 });
 
 t('a task and a model that do not fit are refused', async ({ rt }) => {
