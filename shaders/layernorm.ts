@@ -1,13 +1,7 @@
 import { flatWorkgroup, workgroupReduce } from './common.js';
 
-/**
- * LayerNorm over the last axis, one workgroup a row: y = (x - mean) * rstd * gamma + beta.
- * Two passes over the row (mean, then the variance of x - mean), which stays accurate
- * when |mean| is large against the spread. Saves mean and rstd for the backward.
- */
-export function layernormForwardSource(size: number, rowPerThread = false): string {
-  if (rowPerThread) return layernormForwardRowSource(size);
-  return /* wgsl */ `
+/** Uniforms and bindings of the forward, shared by its two variants (a row per workgroup or per invocation). */
+const forwardBindings = /* wgsl */ `
 struct Params { rows: u32, cols: u32, eps: f32, xShift: u32, yShift: u32, meanShift: u32, rstdShift: u32, gammaShift: u32, betaShift: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> gamma: array<f32>;
@@ -16,7 +10,29 @@ struct Params { rows: u32, cols: u32, eps: f32, xShift: u32, yShift: u32, meanSh
 @group(0) @binding(4) var<storage, read_write> meanOut: array<f32>;
 @group(0) @binding(5) var<storage, read_write> rstdOut: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
-${flatWorkgroup}
+${flatWorkgroup}`;
+
+/** The same for the input backward. */
+const backwardBindings = /* wgsl */ `
+struct Params { rows: u32, cols: u32, xShift: u32, dyShift: u32, dxShift: u32, meanShift: u32, rstdShift: u32, gammaShift: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> gamma: array<f32>;
+@group(0) @binding(2) var<storage, read> meanIn: array<f32>;
+@group(0) @binding(3) var<storage, read> rstdIn: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+${flatWorkgroup}`;
+
+/**
+ * LayerNorm over the last axis, one workgroup a row: y = (x - mean) * rstd * gamma + beta.
+ * Two passes over the row (mean, then the variance of x - mean), which stays accurate
+ * when |mean| is large against the spread. Saves mean and rstd for the backward.
+ */
+export function layernormForwardSource(size: number, rowPerThread = false): string {
+  if (rowPerThread) return layernormForwardRowSource(size);
+  return /* wgsl */ `
+${forwardBindings}
 ${workgroupReduce(size)}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -48,15 +64,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 export function layernormBackwardSource(size: number, rowPerThread = false): string {
   if (rowPerThread) return layernormBackwardRowSource(size);
   return /* wgsl */ `
-struct Params { rows: u32, cols: u32, xShift: u32, dyShift: u32, dxShift: u32, meanShift: u32, rstdShift: u32, gammaShift: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> gamma: array<f32>;
-@group(0) @binding(2) var<storage, read> meanIn: array<f32>;
-@group(0) @binding(3) var<storage, read> rstdIn: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
-${flatWorkgroup}
+${backwardBindings}
 ${workgroupReduce(size)}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -121,15 +129,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 /** The forward with one invocation a row and no barriers, for CPU adapters (see softmax.ts). */
 function layernormForwardRowSource(size: number): string {
   return /* wgsl */ `
-struct Params { rows: u32, cols: u32, eps: f32, xShift: u32, yShift: u32, meanShift: u32, rstdShift: u32, gammaShift: u32, betaShift: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> gamma: array<f32>;
-@group(0) @binding(2) var<storage, read> beta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<storage, read_write> meanOut: array<f32>;
-@group(0) @binding(5) var<storage, read_write> rstdOut: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
-${flatWorkgroup}
+${forwardBindings}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg) * ${size}u + lid;
@@ -154,15 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 /** The input backward with one invocation a row, for CPU adapters. */
 function layernormBackwardRowSource(size: number): string {
   return /* wgsl */ `
-struct Params { rows: u32, cols: u32, xShift: u32, dyShift: u32, dxShift: u32, meanShift: u32, rstdShift: u32, gammaShift: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> gamma: array<f32>;
-@group(0) @binding(2) var<storage, read> meanIn: array<f32>;
-@group(0) @binding(3) var<storage, read> rstdIn: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
-${flatWorkgroup}
+${backwardBindings}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg) * ${size}u + lid;

@@ -1,6 +1,34 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { flatWorkgroup, workgroupReduce } from './common.js';
 
+/** Uniforms and bindings of the forward, shared by its two variants (a row per workgroup or per invocation). */
+const forwardBindings = /* wgsl */ `
+struct Params { rows: u32, cols: u32, rowsPerBatch: u32, scale: f32, xShift: u32, yShift: u32, biasShift: u32, rowStart: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+${flatWorkgroup}`;
+
+/** x * scale + the key bias of the row's batch. */
+const logitFunction = (hasBias: boolean) => wgsl`
+fn logit(base: u32, biasBase: u32, c: u32) -> f32 {
+#if ${hasBias}
+  return x[base + c] * p.scale + bias[biasBase + c];
+#else
+  return x[base + c] * p.scale;
+#endif
+}`;
+
+/** The same bindings for the backward. */
+const backwardBindings = /* wgsl */ `
+struct Params { rows: u32, cols: u32, scale: f32, yShift: u32, dyShift: u32, dxShift: u32 }
+@group(0) @binding(0) var<storage, read> y: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+${flatWorkgroup}`;
+
 /**
  * Softmax over the last axis of x * scale + bias, one workgroup a row, stable (the row's
  * max is subtracted before exp). `bias` is an additive key mask [batches, cols] shared by
@@ -10,20 +38,9 @@ import { flatWorkgroup, workgroupReduce } from './common.js';
 export function softmaxForwardSource(size: number, hasBias: boolean, rowPerThread = false): string {
   if (rowPerThread) return softmaxForwardRowSource(size, hasBias);
   return wgsl`
-struct Params { rows: u32, cols: u32, rowsPerBatch: u32, scale: f32, xShift: u32, yShift: u32, biasShift: u32, rowStart: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> bias: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-${flatWorkgroup}
+${forwardBindings}
 ${workgroupReduce(size)}
-fn logit(base: u32, biasBase: u32, c: u32) -> f32 {
-#if ${hasBias}
-  return x[base + c] * p.scale + bias[biasBase + c];
-#else
-  return x[base + c] * p.scale;
-#endif
-}
+${logitFunction(hasBias)}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg);
@@ -45,12 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 /** dx = scale * y * (dy - Σ dy y), from the forward output. */
 export function softmaxBackwardSource(size: number): string {
   return /* wgsl */ `
-struct Params { rows: u32, cols: u32, scale: f32, yShift: u32, dyShift: u32, dxShift: u32 }
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-${flatWorkgroup}
+${backwardBindings}
 ${workgroupReduce(size)}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -75,19 +87,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
  */
 function softmaxForwardRowSource(size: number, hasBias: boolean): string {
   return wgsl`
-struct Params { rows: u32, cols: u32, rowsPerBatch: u32, scale: f32, xShift: u32, yShift: u32, biasShift: u32, rowStart: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> bias: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-${flatWorkgroup}
-fn logit(base: u32, biasBase: u32, c: u32) -> f32 {
-#if ${hasBias}
-  return x[base + c] * p.scale + bias[biasBase + c];
-#else
-  return x[base + c] * p.scale;
-#endif
-}
+${forwardBindings}
+${logitFunction(hasBias)}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg) * ${size}u + lid;
@@ -108,12 +109,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 /** softmaxBackward with one invocation a row (see softmaxForwardRowSource). */
 export function softmaxBackwardRowSource(size: number): string {
   return /* wgsl */ `
-struct Params { rows: u32, cols: u32, scale: f32, yShift: u32, dyShift: u32, dxShift: u32 }
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-${flatWorkgroup}
+${backwardBindings}
 @compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg) * ${size}u + lid;
