@@ -1,5 +1,6 @@
 // ONNX Runtime Web's WebGPU execution provider, on a MatMul-only model built in code
 // (bench/onnx.ts). In Node it runs on Dawn through navigator.gpu (set by bench/run.ts).
+import { installPatientPolling, patientWait } from '../../src/runtime/poll.js';
 import { describeDevice, webgpuHost } from '../adapter.js';
 import { checkProduct, type MatmulCase } from '../matmul.js';
 import type { Job } from '../measure.js';
@@ -42,6 +43,8 @@ const notes = (...parts: (string | undefined)[]) => {
 };
 
 export async function ortWebJobs(cases: MatmulCase[], options: OrtWebOptions = {}): Promise<PeerSetup> {
+  // The peers' waits poll Dawn as ours do (src/runtime/poll.ts), so that kernels are compared, not polling.
+  installPatientPolling();
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (!nav?.gpu) throw new Error('navigator.gpu is missing');
   const host = webgpuHost();
@@ -89,7 +92,7 @@ export async function ortWebJobs(cases: MatmulCase[], options: OrtWebOptions = {
         // drain, and the output's release. No upload, no readback.
         run: async () => {
           const { C } = await session.run(feeds);
-          await dev.queue.onSubmittedWorkDone();
+          await patientWait(dev.queue.onSubmittedWorkDone());
           C!.dispose();
         },
       });

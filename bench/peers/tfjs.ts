@@ -2,6 +2,7 @@
 // (navigator.gpu must be set before this module is loaded: see bench/run.ts) and in the
 // browser through Chromium's navigator.gpu.
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { installPatientPolling, patientWait } from '../../src/runtime/poll.js';
 import { describeDevice, webgpuHost } from '../adapter.js';
 import { checkProduct, type MatmulCase } from '../matmul.js';
 import type { Job } from '../measure.js';
@@ -11,6 +12,8 @@ import type { PeerSetup } from './types.js';
 const hasPendingWork = (backend: WebGPUBackend) => (backend as unknown as { commandEncoder: GPUCommandEncoder | null }).commandEncoder !== null;
 
 export async function tfjsJobs(cases: MatmulCase[]): Promise<PeerSetup> {
+  // The peers' waits poll Dawn as ours do (src/runtime/poll.ts), so that kernels are compared, not polling.
+  installPatientPolling();
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) throw new Error('navigator.gpu is missing');
   const tf = await import('@tensorflow/tfjs-core');
@@ -45,7 +48,7 @@ export async function tfjsJobs(cases: MatmulCase[]): Promise<PeerSetup> {
         const c = product();
         backend.endComputePassEncoder();
         if (hasPendingWork(backend)) backend.submitQueue(); // tfjs may have submitted already (every 15 launches)
-        await backend.device.queue.onSubmittedWorkDone();
+        await patientWait(backend.device.queue.onSubmittedWorkDone());
         c.dispose();
       },
     };

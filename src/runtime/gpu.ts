@@ -1,3 +1,4 @@
+import { installPatientPolling } from './poll.js';
 import { NoAdapterError } from './errors.js';
 
 /** What benchmarks and reports print to say where a number was measured. */
@@ -87,6 +88,7 @@ async function gpuEntry(options: GpuOptions): Promise<{ gpu: GPU; dawn: unknown 
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   const dawn = mod.create([...(options.dawnOptions ?? []), ...dawnOptionsFromEnv()]);
+  installPatientPolling();
   return { gpu: dawn, dawn };
 }
 

@@ -4,6 +4,7 @@ import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, Sh
 import { BufferPool, type PoolStats } from './pool.js';
 import { PipelineCache, grid, type Program } from './program.js';
 import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape } from './tensor.js';
+import { patientWait } from './poll.js';
 import { fillWordsSource } from '../../shaders/fill.js';
 
 const fillWordsProgram: Program = { name: 'fillWords', source: fillWordsSource, bindings: ['write'] };
@@ -348,7 +349,7 @@ export class Runtime {
   /** Submits recorded work and waits until the device has finished it. */
   async sync(): Promise<void> {
     this.flush();
-    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostSignal]);
+    await patientWait(Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostSignal]));
     await this.throwErrors();
   }
 
@@ -363,7 +364,7 @@ export class Runtime {
     this.pending.push({ kind: 'copy', src: t.storage.buffer, srcOffset: start, dst: staging, dstOffset: 0, size: end - start });
     this.flush();
     try {
-      await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, end - start), this.lostSignal]);
+      await patientWait(Promise.race([staging.mapAsync(GPUMapMode.READ, 0, end - start), this.lostSignal]));
     } catch (e) {
       await this.throwErrors();
       throw e;
