@@ -126,6 +126,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }
 
 export interface MatmulSubgroupVariant extends Epilogue {
+  /**
+   * Where A and B come from: storage buffers (A untransposed, K and N multiples of 4), or
+   * rgba32float textures packed by shaders/texture.ts (any shape: transposes are undone and
+   * K and N padded with zeros by the packing). `transB` applies to storage only.
+   */
+  operands: 'storage' | 'texture';
   transB: boolean;
   /** Lanes per subgroup: the adapter's one subgroup size (min = max), also the workgroup size. */
   lanes: number;
@@ -166,15 +172,28 @@ const xyzw = 'xyzw';
  *
  * B is [K, N], or transposed [N, K]; then each lane loads, per 4 k-steps, one vec4 along K
  * for each of its columns and regroups the components (free in llvmpipe's SoA registers).
+ *
+ * With textures (`operands: 'texture'`), every load is a texel fetch, which llvmpipe does for
+ * all lanes at once with no per-lane branch. Then B's loads are no longer the bottleneck and
+ * the best tile is 16 rows x 4 columns a lane: measured on a quiet machine (2 cores, Mesa
+ * 25.0 llvmpipe, 512x768x3072): 5.4 GFLOP/s from storage (16 x 8), 13.8-14.5 from textures
+ * (16 x 4); 16 x 8 ran 11.8, 8 x 4 15.2 but 10.8 at 512x768x768, 32 x 4 12.3.
+ * Texture rows: A's are the rows of each batch's A in turn; B's hold K rounded up to a
+ * multiple of 4 per batch (bBatchStride texture rows a batch, 0 for a shared B).
  */
 export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
   const { lanes: S, rows: R, cols4: C4 } = v;
   const rows = range(R), cols = range(C4);
+  const tex = v.operands === 'texture';
+  const transB = v.transB && !tex;
   // B as vec4 columns j (4 columns each) for k-step c of a 4-step block; `bv` loaded by loadB.
   const bAt = (c: number, j: number) =>
-    v.transB ? `vec4f(${range(4).map((e) => `bt${j}_${e}.${xyzw[c]}`).join(', ')})` : `b${c}_${j}`;
-  // Loads B for the 4 k-steps starting at vec4 index `k4` of K (an expression).
-  const loadB = (k4: string) => v.transB
+    transB ? `vec4f(${range(4).map((e) => `bt${j}_${e}.${xyzw[c]}`).join(', ')})` : `b${c}_${j}`;
+  // A's vec4 at vec4 index `k4` of K for row i; B for the 4 k-steps from vec4 index `k4`.
+  const loadA = (i: number, k4: string) => tex ? `textureLoad(a, vec2u(${k4}, aRow${i}), 0)` : `a[aRow${i} + ${k4}]`;
+  const loadB = (k4: string) => tex
+    ? range(4).flatMap((c) => cols.map((j) => `let b${c}_${j} = textureLoad(b, vec2u(col${j}, bRow + 4u * (${k4}) + ${c}u), 0);`)).join(' ')
+    : transB
     ? cols.flatMap((j) => range(4).map((e) => `let bt${j}_${e} = b[bCol${j}_${e} + ${k4}];`)).join(' ')
     : range(4).flatMap((c) => cols.map((j) => `let b${c}_${j} = b[bBase + (4u * (${k4}) + ${c}u) * N4 + col${j}];`)).join(' ');
   // One block of 4 k-steps: a value of A for row i and step c is `aAt(i, c)`.
@@ -185,48 +204,66 @@ export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
     unrolled.push(`{ ${loadB(`k4 + ${l}u`)}`);
     unrolled.push(...fmas((i, c) => `subgroupBroadcast(a${i}.${xyzw[c]}, ${l}u)`), '}');
   }
+  const storeVec4s = `let cBase = (p.cShift + batch * p.cBatchStride) / 4u;
+  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { c[cBase + (row0 + ${i}u) * N4 + colLane + ${j}u] = epilogue(acc${i}_${j}, colLane + ${j}u); }`).join(' ')} }`).join('\n  ')}`;
+  // C in scalars: N need not be a multiple of 4 here.
+  const storeScalars = `let cBase = p.cShift + batch * p.cBatchStride;
+  ${rows.map((i) => `if (row0 + ${i}u < p.M) { let cRow = cBase + (row0 + ${i}u) * p.N; ${cols.map((j) => range(4).map((e) =>
+    `if (4u * (colLane + ${j}u) + ${e}u < p.N) { c[cRow + 4u * (colLane + ${j}u) + ${e}u] = epilogue(acc${i}_${j}.${xyzw[e]}, 4u * (colLane + ${j}u) + ${e}u); }`).join(' ')).join(' ')} }`).join('\n  ')}`;
   const declareT = rows.map((i) => cols.map((j) => `var t${i}_${j} = acc${i}_${j};`).join(' ')).join('\n    ');
   const storeT = rows.map((i) => cols.map((j) => `acc${i}_${j} = t${i}_${j};`).join(' ')).join('\n    ');
   return /* wgsl */ `
 enable subgroups;
 ${params}
-${bindingsOf(v, 'vec4f')}
-${epilogueOf(v, 'vec4f')}
+${tex ? textureBindingsOf(v) : bindingsOf(v, 'vec4f')}
+${epilogueOf(v, tex ? 'f32' : 'vec4f')}
 
 @compute @workgroup_size(${S})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
   let batch = wid.z + p.batchStart;
-  let K4 = p.K / 4u;
-  let N4 = p.N / 4u;
+  let K4 = (p.K + 3u) / 4u;
+  let N4 = (p.N + 3u) / 4u;
   let row0 = (wid.y + p.tileRowStart) * ${R}u;
   let colLane = ((wid.x + p.tileColStart) * ${S}u + lane) * ${C4}u;
-  let aBase = (p.aShift + batch * p.aBatchStride) / 4u;
-  let bBase = (p.bShift + batch * p.bBatchStride) / 4u;
+  ${tex ? '' : `let aBase = (p.aShift + batch * p.aBatchStride) / 4u;
+  let bBase = (p.bShift + batch * p.bBatchStride) / 4u;`}
   // Rows and columns past the edge are clamped (loads stay in the matrix, stores are
   // guarded); no lane returns early, since subgroupBroadcast needs all of them.
-  ${rows.map((i) => `let aRow${i} = aBase + min(row0 + ${i}u, p.M - 1u) * K4;`).join('\n  ')}
-  ${v.transB
+  ${rows.map((i) => tex ? `let aRow${i} = batch * p.M + min(row0 + ${i}u, p.M - 1u);` : `let aRow${i} = aBase + min(row0 + ${i}u, p.M - 1u) * K4;`).join('\n  ')}
+  ${tex ? 'let bRow = batch * p.bBatchStride;' : ''}
+  ${transB
     ? cols.flatMap((j) => range(4).map((e) => `let bCol${j}_${e} = bBase + min(4u * (colLane + ${j}u) + ${e}u, p.N - 1u) * K4;`)).join('\n  ')
     : cols.map((j) => `let col${j} = min(colLane + ${j}u, N4 - 1u);`).join('\n  ')}
   ${rows.flatMap((i) => cols.map((j) => `var acc${i}_${j} = vec4f(0.0);`)).join(' ')}
   var k4 = 0u;
   // ${4 * S} k-steps per iteration; lane l holds A's k-steps 4l..4l+3 of each row.
   for (; k4 + ${S}u <= K4; k4 += ${S}u) {
-    ${rows.map((i) => `let a${i} = a[aRow${i} + k4 + lane];`).join('\n    ')}
+    ${rows.map((i) => `let a${i} = ${loadA(i, 'k4 + lane')};`).join('\n    ')}
     ${declareT}
     ${unrolled.join('\n    ')}
     ${storeT}
   }
   // The last K % ${4 * S} k-steps, 4 at a time; every lane loads the A values itself.
   for (; k4 < K4; k4++) {
-    ${rows.map((i) => `let a${i} = a[aRow${i} + k4];`).join('\n    ')}
+    ${rows.map((i) => `let a${i} = ${loadA(i, 'k4')};`).join('\n    ')}
     ${declareT}
     ${loadB('k4')}
     ${fmas((i, c) => `a${i}.${xyzw[c]}`).join('\n    ')}
     ${storeT}
   }
-  let cBase = (p.cShift + batch * p.cBatchStride) / 4u;
-  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { c[cBase + (row0 + ${i}u) * N4 + colLane + ${j}u] = epilogue(acc${i}_${j}, colLane + ${j}u); }`).join(' ')} }`).join('\n  ')}
+  ${tex ? storeScalars : storeVec4s}
 }
 `;
+}
+
+/** Bindings of the texture kernel: a and b textures, [bias], c, then the uniforms. */
+function textureBindingsOf(e: Epilogue): string {
+  const c = e.bias ? 3 : 2;
+  return [
+    '@group(0) @binding(0) var a: texture_2d<f32>;',
+    '@group(0) @binding(1) var b: texture_2d<f32>;',
+    ...(e.bias ? ['@group(0) @binding(2) var<storage, read> bias: array<f32>;'] : []),
+    `@group(0) @binding(${c}) var<storage, read_write> c: array<f32>;`,
+    `@group(0) @binding(${c + 1}) var<uniform> p: Params;`,
+  ].join('\n');
 }

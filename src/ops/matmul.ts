@@ -2,12 +2,14 @@ import { matmulSource, matmulSubgroupSource, matmulTile } from '../../shaders/ma
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
 import { Uniforms } from '../runtime/program.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Bound, Runtime } from '../runtime/runtime.js';
 import type { Access, Program } from '../runtime/program.js';
 import { programFor } from './launch.js';
+import { packMatrices } from './texture.js';
 
-/** Rows of C per workgroup and vec4 columns per lane of the subgroup kernel (see shaders/matmul.ts). */
+/** Rows of C per workgroup and vec4 columns per lane of the subgroup kernels (see shaders/matmul.ts). */
 const subgroupRows = 16, subgroupCols4 = 2;
+const textureRows = 16, textureCols4 = 1;
 
 /**
  * The subgroup size when the subgroup kernel may run: the adapter has subgroups of one
@@ -22,6 +24,28 @@ function subgroupLanes(rt: Runtime): number | null {
   if (!lanes || lanes !== info.subgroupMaxSize || lanes < 4 || lanes > 8) return null;
   if (lanes > rt.limits.maxComputeInvocationsPerWorkgroup || lanes > rt.limits.maxComputeWorkgroupSizeX) return null;
   return lanes;
+}
+
+/** Which kernel a matmul runs; `Tuning.matmulKernel` can ask for one (tests force each). */
+export type MatmulKernel = 'texture' | 'subgroup' | 'general';
+
+/**
+ * On CPU adapters (one subgroup size of 4..8) the texture kernel, else the subgroup kernel
+ * from storage, else the general one; a kernel that cannot take the shape passes to the next.
+ * - texture: A with at least 8 rows (fewer would leave most of its 16-row tile clamped
+ *   duplicates), K >= 1, and K and N/4 within a texture's side.
+ * - subgroup: A untransposed, K and N multiples of 4, at least 8 rows.
+ */
+function chooseKernel(rt: Runtime, s: { M: number; N: number; K: number; transA: boolean }):
+  { kind: 'texture' | 'subgroup'; lanes: number } | { kind: 'general' } {
+  const lanes = subgroupLanes(rt);
+  const want = rt.tuning.matmulKernel ?? 'texture';
+  const maxTex = rt.limits.maxTextureDimension2D;
+  if (lanes !== null && s.M >= 8) {
+    if (want === 'texture' && s.K >= 1 && Math.ceil(s.K / 4) * 4 <= maxTex && Math.ceil(s.N / 4) <= maxTex) return { kind: 'texture', lanes };
+    if (want !== 'general' && !s.transA && s.K % 4 === 0 && s.N % 4 === 0) return { kind: 'subgroup', lanes };
+  }
+  return { kind: 'general' };
 }
 
 export interface MatmulOptions {
@@ -74,60 +98,91 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const epilogue = { bias: !!bias, gelu };
   const tag = `${bias ? ',+bias' : ''}${gelu ? ',gelu' : ''}`;
   const bindings: Access[] = bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
-  const general = programFor(`matmul:${transA}:${transB}:${!!bias}:${gelu}`, () => ({
-    name: `matmul[f32${transA ? ',Aᵀ' : ''}${transB ? ',Bᵀ' : ''}${tag}]`,
-    source: matmulSource({ transA, transB, ...epilogue }),
-    bindings,
-  }));
-  // The vec4 subgroup kernel reads A, B and C as vec4s: rows of A, B and C must be whole
-  // vec4s (K, N % 4 = 0), and each piece's shifts multiples of 4 (checked per piece).
-  // With fewer than 8 rows most of its 16-row tile would be clamped duplicates.
-  const lanes = subgroupLanes(rt);
-  const fastLanes = lanes !== null && !transA && K % 4 === 0 && N % 4 === 0 && M >= 8 ? lanes : null;
-  const fast = fastLanes === null ? null : programFor(`matmul-subgroup:${transB}:${fastLanes}:${!!bias}:${gelu}`, () => ({
-    name: `matmul[f32,vec4,subgroup${fastLanes}${transB ? ',Bᵀ' : ''}${tag}]`,
-    source: matmulSubgroupSource({ transB, lanes: fastLanes, rows: subgroupRows, cols4: subgroupCols4, ...epilogue }),
-    bindings,
-  }));
-  const bindBias = bias ? rt.bind(bias) : null;
   const maxBind = rt.maxBindingElements('f32');
   const aPer = M * K, bPer = K * N, cPer = M * N;
   if (bPer > maxBind) {
     throw new LimitError(`matmul: one B matrix of ${b} (${bPer} elements) is larger than one storage binding (${maxBind}); splitting B is not supported`);
   }
   const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
+  const maxTex = rt.limits.maxTextureDimension2D;
+  const kernel = chooseKernel(rt, { M, N, K, transA });
+  // B's texture rows per batch: K padded to whole vec4s of A's packed rows.
+  const K4x4 = Math.ceil(K / 4) * 4;
 
-  // Rows of C (and of A) that one piece may take.
+  // Rows of C (and of A) that one piece may take, and batches per piece.
   let rowsPerPiece = M;
   if (Math.max(aPer, cPer) > maxBind) {
     if (transA) throw new LimitError(`matmul: one Aᵀ matrix of ${a} is larger than one storage binding (${maxBind}); split it by rows first`);
     rowsPerPiece = Math.floor(maxBind / Math.max(K, N));
   }
-  const batchesPerPiece = rowsPerPiece < M ? 1 : Math.max(1, Math.floor(maxBind / Math.max(aPer, shared ? 0 : bPer, cPer)));
+  if (kernel.kind === 'texture') rowsPerPiece = Math.min(rowsPerPiece, maxTex);
+  let batchesPerPiece = rowsPerPiece < M ? 1 : Math.max(1, Math.floor(maxBind / Math.max(aPer, shared ? 0 : bPer, cPer)));
+  // The textures of one piece stack its batches' matrices: A's rows, and B's unless shared.
+  if (kernel.kind === 'texture') batchesPerPiece = Math.max(1, Math.min(batchesPerPiece, Math.floor(maxTex / rowsPerPiece), shared ? Infinity : Math.floor(maxTex / K4x4)));
+
+  const bindBias = bias ? rt.bind(bias) : null;
+  const packB = (b0: number, nb: number) => packMatrices(rt, shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer), 'matmul B', {
+    batches: shared ? 1 : nb, rows: K, cols: N, ld: transB ? K : N, batchStride: bPer, trans: transB, height: K4x4,
+  });
+  const sharedTexB = kernel.kind === 'texture' && shared ? packB(0, 1) : null;
 
   for (let b0 = 0; b0 < batch; b0 += batchesPerPiece) {
     const nb = Math.min(batchesPerPiece, batch - b0);
     for (let m0 = 0; m0 < M; m0 += rowsPerPiece) {
       const rows = Math.min(rowsPerPiece, M - m0);
       const bindA = transA ? rt.bind(a, b0 * aPer, nb * aPer) : rt.bind(a, b0 * aPer + m0 * K, nb === 1 ? rows * K : nb * aPer);
-      const bindB = shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer);
       const bindC = rt.bind(c, b0 * cPer + m0 * N, nb === 1 ? rows * N : nb * cPer);
-      const aligned = bindA.shift % 4 === 0 && bindB.shift % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
-      const useFast = fast !== null && fastLanes !== null && aligned;
-      const program: Program = useFast ? fast : general;
-      const tileCols = useFast ? 4 * subgroupCols4 * fastLanes : matmulTile, tileRows = useFast ? subgroupRows : matmulTile;
+      let program: Program, operands: [Bound, Bound], tileRows: number, tileCols: number;
+      let uniformsOf: (z0: number, x0: number, y0: number) => Uniforms;
+      if (kernel.kind === 'texture') {
+        const texA = packMatrices(rt, { binding: bindA.binding, shift: bindA.shift + (transA ? m0 : 0) }, 'matmul A', {
+          batches: nb, rows, cols: K, ld: transA ? M : K, batchStride: aPer, trans: transA,
+        });
+        operands = [texA, sharedTexB ?? packB(b0, nb)];
+        program = programFor(`matmul-texture:${kernel.lanes}:${!!bias}:${gelu}`, () => ({
+          name: `matmul[f32,texture,subgroup${kernel.lanes}${tag}]`,
+          source: matmulSubgroupSource({ operands: 'texture', transB: false, lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, ...epilogue }),
+          bindings: bias ? ['texture', 'texture', 'read', 'write'] : ['texture', 'texture', 'write'],
+        }));
+        tileRows = textureRows;
+        tileCols = 4 * textureCols4 * kernel.lanes;
+        uniformsOf = (z0, x0, y0) => new Uniforms().u32(
+          rows, N, K, 0, 0, 0, bindC.shift, 0, 0, shared ? 0 : K4x4, cPer, z0, x0, y0, bindBias?.shift ?? 0);
+      } else {
+        const bindB = shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer);
+        operands = [bindA, bindB];
+        // The vec4 subgroup kernel reads A, B and C as vec4s: each piece's shifts must be multiples of 4.
+        const aligned = bindA.shift % 4 === 0 && bindB.shift % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
+        if (kernel.kind === 'subgroup' && aligned) {
+          const lanes = kernel.lanes;
+          program = programFor(`matmul-subgroup:${transB}:${lanes}:${!!bias}:${gelu}`, () => ({
+            name: `matmul[f32,vec4,subgroup${lanes}${transB ? ',Bᵀ' : ''}${tag}]`,
+            source: matmulSubgroupSource({ operands: 'storage', transB, lanes, rows: subgroupRows, cols4: subgroupCols4, ...epilogue }),
+            bindings,
+          }));
+          tileRows = subgroupRows;
+          tileCols = 4 * subgroupCols4 * lanes;
+        } else {
+          program = programFor(`matmul:${transA}:${transB}:${!!bias}:${gelu}`, () => ({
+            name: `matmul[f32${transA ? ',Aᵀ' : ''}${transB ? ',Bᵀ' : ''}${tag}]`,
+            source: matmulSource({ transA, transB, ...epilogue }),
+            bindings,
+          }));
+          tileRows = tileCols = matmulTile;
+        }
+        uniformsOf = (z0, x0, y0) => new Uniforms().u32(
+          rows, N, K, transA ? M : K,
+          bindA.shift, bindB.shift, bindC.shift, transA ? m0 : 0,
+          aPer, shared ? 0 : bPer, cPer, z0,
+          x0, y0, bindBias?.shift ?? 0,
+        );
+      }
       const tilesX = Math.ceil(N / tileCols), tilesY = Math.ceil(rows / tileRows);
       // The grid itself splits when a dimension passes the device's limit.
       for (let z0 = 0; z0 < nb; z0 += maxDim) {
         for (let y0 = 0; y0 < tilesY; y0 += maxDim) {
           for (let x0 = 0; x0 < tilesX; x0 += maxDim) {
-            const u = new Uniforms().u32(
-              rows, N, K, transA ? M : K,
-              bindA.shift, bindB.shift, bindC.shift, transA ? m0 : 0,
-              aPer, shared ? 0 : bPer, cPer, z0,
-              x0, y0, bindBias?.shift ?? 0,
-            );
-            rt.dispatch(program, bindBias ? [bindA, bindB, bindBias, bindC] : [bindA, bindB, bindC], u.bytes(),
+            rt.dispatch(program, bindBias ? [...operands, bindBias, bindC] : [...operands, bindC], uniformsOf(z0, x0, y0).bytes(),
               [Math.min(maxDim, tilesX - x0), Math.min(maxDim, tilesY - y0), Math.min(maxDim, nb - z0)]);
           }
         }

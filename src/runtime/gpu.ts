@@ -26,13 +26,15 @@ export interface DeviceLimits {
   maxStorageBuffersPerShaderStage: number;
   minStorageBufferOffsetAlignment: number;
   minUniformBufferOffsetAlignment: number;
+  /** Bounds the matrices the texture matmul can take (width and height of one texture). */
+  maxTextureDimension2D: number;
 }
 
 const limitNames: (keyof DeviceLimits)[] = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
   'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
   'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage',
-  'minStorageBufferOffsetAlignment', 'minUniformBufferOffsetAlignment',
+  'minStorageBufferOffsetAlignment', 'minUniformBufferOffsetAlignment', 'maxTextureDimension2D',
 ];
 
 export interface DeviceFeatures {

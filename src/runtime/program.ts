@@ -1,9 +1,22 @@
 /**
- * A kernel program: its WGSL (built from a template in shaders/), its storage bindings in
- * order, then one uniform block at binding `bindings.length` that holds its sizes.
+ * A kernel program: its WGSL (built from a template in shaders/), its storage buffer and
+ * texture bindings in order, then one uniform block at binding `bindings.length` that holds its sizes.
  * Pipelines are cached by what changes the source, never by the data.
  */
-export type Access = 'read' | 'write';
+export type Access = 'read' | 'write' | 'texture' | 'storageTexture';
+
+/** rgba32float: four f32 per texel, the one float format every adapter can read and store. */
+export const textureFormat: GPUTextureFormat = 'rgba32float';
+
+function layoutEntry(access: Access, binding: number): GPUBindGroupLayoutEntry {
+  const visibility = GPUShaderStage.COMPUTE;
+  switch (access) {
+    case 'read': return { binding, visibility, buffer: { type: 'read-only-storage' } };
+    case 'write': return { binding, visibility, buffer: { type: 'storage' } };
+    case 'texture': return { binding, visibility, texture: { sampleType: 'unfilterable-float', viewDimension: '2d' } };
+    case 'storageTexture': return { binding, visibility, storageTexture: { access: 'write-only', format: textureFormat, viewDimension: '2d' } };
+  }
+}
 
 export interface Program {
   /** Names the kernel in labels and error messages, e.g. 'matmul[f32,tB]'. */
@@ -31,11 +44,7 @@ export class PipelineCache {
     const key = bindings.join(',');
     let layout = this.layouts.get(key);
     if (!layout) {
-      const entries: GPUBindGroupLayoutEntry[] = bindings.map((access, binding) => ({
-        binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: access === 'read' ? 'read-only-storage' : 'storage' },
-      }));
+      const entries = bindings.map(layoutEntry);
       entries.push({ binding: bindings.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
       layout = this.device.createBindGroupLayout({ entries, label: `layout(${key})` });
       this.layouts.set(key, layout);

@@ -2,7 +2,7 @@ import { acquireGpu, type AdapterReport, type DeviceFeatures, type DeviceLimits,
 import { bytesPerElement, checkDType, hostArrayFor, fromHalfBits, toHalfBits, type DType, type HostArray } from './dtype.js';
 import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, ShapeError, WgpruneError } from './errors.js';
 import { BufferPool, type PoolStats } from './pool.js';
-import { PipelineCache, grid, type Program } from './program.js';
+import { PipelineCache, grid, textureFormat, type Program } from './program.js';
 import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape } from './tensor.js';
 import { patientWait } from './poll.js';
 import { fillWordsSource } from '../../shaders/fill.js';
@@ -14,7 +14,7 @@ export interface RuntimeOptions extends GpuOptions {
    * Limits lower than the adapter's. Tests use a tiny binding size and dispatch limit so
    * that the splitting paths run on small tensors.
    */
-  limits?: Partial<Pick<DeviceLimits, 'maxStorageBufferBindingSize' | 'maxComputeWorkgroupsPerDimension'>>;
+  limits?: Partial<Pick<DeviceLimits, 'maxStorageBufferBindingSize' | 'maxComputeWorkgroupsPerDimension' | 'maxTextureDimension2D'>>;
   /** Fill every new tensor with NaN bits, so a kernel that misses an element fails its test. */
   poison?: boolean;
   /** Submit once this many dispatches are recorded (bounds the memory of a long step). */
@@ -29,22 +29,32 @@ export interface Tuning {
    * per row. Default: on CPU adapters, where a workgroup barrier is a coroutine switch.
    */
   rowPerThread: boolean;
+  /**
+   * The matmul kernel to use where the shape allows it (src/ops/matmul.ts). Default: the
+   * texture kernel on CPU adapters; GPUs run the general one whatever this says.
+   */
+  matmulKernel?: 'texture' | 'subgroup' | 'general';
 }
 
 export interface RuntimeStats extends PoolStats {
   tensors: number;
+  /** Bytes held by scratch textures (see `scratchTexture`). */
+  textureBytes: number;
   pipelines: number;
   submits: number;
 }
 
-/** A storage binding of part of a tensor; `shift` is the element offset the kernel must add. */
+/**
+ * A binding: part of a tensor's buffer, with `shift` the element offset the kernel must
+ * add, or a scratch texture's view (shift 0).
+ */
 export interface Bound {
-  binding: GPUBufferBinding;
+  binding: GPUBufferBinding | GPUTextureView;
   shift: number;
 }
 
 type Entry =
-  | { kind: 'dispatch'; name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: GPUBufferBinding[]; uniforms: ArrayBuffer; workgroups: [number, number, number] }
+  | { kind: 'dispatch'; name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: (GPUBufferBinding | GPUTextureView)[]; uniforms: ArrayBuffer; workgroups: [number, number, number] }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
 
 type Tidyable = Tensor | readonly Tidyable[] | { readonly [k: string]: Tidyable } | number | string | boolean | null | undefined | void;
@@ -76,6 +86,8 @@ export class Runtime {
   private pending: Entry[] = [];
   private uploads: GPUBuffer[] = [];
   private uniformArena: GPUBuffer | null = null;
+  private readonly textures = new Map<string, GPUTexture>();
+  private retiredTextures: GPUTexture[] = [];
   private readonly scopes: Set<Tensor>[] = [];
   private readonly errors: Error[] = [];
   private readonly errorChecks = new Set<Promise<void>>();
@@ -329,6 +341,7 @@ export class Runtime {
     device.queue.submit([encoder.finish()]);
     this.submitCount++;
     for (const u of uploads) u.destroy();
+    for (const t of this.retiredTextures.splice(0)) t.destroy();
     const kernels = [...names].join(', ');
     const check = Promise.all([device.popErrorScope(), device.popErrorScope()]).then(([validation, oom]) => {
       for (const err of [validation, oom]) {
@@ -387,14 +400,47 @@ export class Runtime {
   }
 
   stats(): RuntimeStats {
-    return { ...this.pool.stats(), tensors: this.liveTensors, pipelines: this.cache.size, submits: this.submitCount };
+    let textureBytes = 0;
+    for (const t of this.textures.values()) textureBytes += t.width * t.height * 16;
+    return { ...this.pool.stats(), tensors: this.liveTensors, textureBytes, pipelines: this.cache.size, submits: this.submitCount };
   }
 
-  /** Frees pooled buffers not in use. */
+  /** Frees pooled buffers not in use, and the scratch textures. */
   trim(): void {
     this.flush();
     this.pool.trim();
     this.staging.trim();
+    for (const t of this.textures.values()) t.destroy();
+    this.textures.clear();
+  }
+
+  /**
+   * A view of an rgba32float texture of at least `width` x `height` texels that kernels use
+   * as scratch space (the texture matmul packs its operands into them). There is one per
+   * `slot`, grown as needed; the queue's order makes reuse safe, since every launch sees the
+   * writes of the ones recorded before it. The view's contents are whatever the last launch
+   * left there.
+   */
+  scratchTexture(slot: string, width: number, height: number): GPUTextureView {
+    this.checkAlive('scratchTexture');
+    const max = this.limits.maxTextureDimension2D;
+    if (width > max || height > max) {
+      throw new LimitError(`scratch texture ${width} x ${height} passes the device's ${max} texels a side; the op must split it`);
+    }
+    let t = this.textures.get(slot);
+    if (!t || t.width < width || t.height < height) {
+      // Grown to a multiple of 64 texels a side, so that shapes that vary a little share one.
+      const grow = (need: number, had: number) => Math.min(max, Math.max(had, Math.ceil(need / 64) * 64));
+      const w = grow(width, t?.width ?? 0), h = grow(height, t?.height ?? 0);
+      // Launches recorded but not yet submitted may still use the old one: destroy it after the next submit.
+      if (t) this.retiredTextures.push(t);
+      t = this.device.createTexture({
+        size: [w, h], format: textureFormat, label: `scratch ${slot}`,
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
+      });
+      this.textures.set(slot, t);
+    }
+    return t.createView();
   }
 
   destroy(): void {
@@ -403,6 +449,7 @@ export class Runtime {
     this.pending = [];
     this.pool.trim();
     this.staging.trim();
+    for (const t of this.textures.values()) t.destroy();
     this.device.destroy();
   }
 }

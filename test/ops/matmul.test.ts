@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
-import { matmul } from '../../src/ops/matmul.js';
+import { matmul, type MatmulKernel } from '../../src/ops/matmul.js';
 import { assertClose, thrown } from '../helpers/compare.js';
-import { gpuSuite } from '../helpers/gpu.js';
+import { gpuSuite, skip } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
 import { f32 } from '../reference/elementwise.js';
 import { matmulRef } from '../reference/matmul.js';
@@ -51,8 +51,32 @@ cases.push({ batch: [3], M: 20, N: 68, K: 44, transA: false, transB: false, shar
 cases.push({ batch: [2, 3], M: 24, N: 20, K: 36, transA: false, transB: true, sharedB: true });
 cases.push({ batch: [12], M: 32, N: 32, K: 64, transA: false, transB: true, sharedB: false });
 
+// Every kernel runs every case: CPU adapters have all three (GPUs run the general one).
+const kernels: MatmulKernel[] = ['texture', 'subgroup', 'general'];
+for (const kernel of kernels) {
+  const s = gpuSuite(`matmul (${kernel} kernel)`, { tuning: { matmulKernel: kernel } });
+  for (const c of cases) s(`${JSON.stringify(c)}`, run(c));
+  s.run();
+}
+
 const mm = gpuSuite('matmul');
-for (const c of cases) mm(`${JSON.stringify(c)}`, run(c));
+
+mm('CPU adapters take the texture kernel, with its scratch textures', async ({ rt }) => {
+  await matmul(rt.tensor(rand.uniform(16 * 8), [16, 8]), rt.tensor(rand.uniform(8 * 4), [8, 4])).read();
+  const lanes = (rt.device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo?.subgroupMinSize ?? 0;
+  if (!rt.adapter.software) return skip('not a CPU adapter: the general kernel runs');
+  assert.ok(lanes >= 4 && lanes <= 8, `a CPU adapter with subgroups of 4..8 (got ${lanes})`);
+  assert.ok(rt.stats().textureBytes >= 16 * 8 * 4, `scratch textures hold A (${rt.stats().textureBytes} bytes)`);
+});
+
+mm('texture kernel: stale values in the scratch textures do not reach C', async ({ rt }) => {
+  // A product with NaN and Inf everywhere leaves them in both scratch textures; the next,
+  // with K and N not multiples of 4, reads that texture memory past its own K and N.
+  const bad = new Float32Array(40 * 40).map((_, i) => (i % 2 ? NaN : Infinity));
+  await matmul(rt.tensor(bad, [40, 40]), rt.tensor(bad, [40, 40])).read();
+  await run({ batch: [2], M: 9, N: 7, K: 5, transA: false, transB: false, sharedB: false })({ rt });
+  await run({ batch: [], M: 11, N: 3, K: 6, transA: true, transB: true, sharedB: false })({ rt });
+});
 
 mm('K = 0 gives zeros', async ({ rt }) => {
   const out = matmul(rt.tensor([], [3, 0]), rt.tensor([], [0, 2]));
@@ -84,7 +108,8 @@ mm('a disposed operand is refused', ({ rt }) => {
 mm.run();
 
 // Bindings of 4 KiB and at most 2 workgroups a dimension: every path of the split runs.
-const split = gpuSuite('matmul split', { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 } });
+// The storage kernels' names say which kernel they mean; textures are split below.
+const split = gpuSuite('matmul split', { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 }, tuning: { matmulKernel: 'subgroup' } });
 split('by batches', run({ batch: [9], M: 10, N: 11, K: 12, transA: false, transB: false, sharedB: false }));
 split('by rows of C, shared B', run({ batch: [2], M: 150, N: 20, K: 30, transA: false, transB: true, sharedB: true }));
 split('vec4 kernel by batches, shared B', run({ batch: [5], M: 16, N: 16, K: 8, transA: false, transB: false, sharedB: true }));
@@ -93,6 +118,16 @@ split('vec4 kernel by rows of C, Bᵀ', run({ batch: [2], M: 70, N: 16, K: 24, t
 split('by rows with Aᵀ', run({ batch: [], M: 150, N: 5, K: 6, transA: true, transB: false, sharedB: false }));
 split('by grid tiles', run({ batch: [5], M: 70, N: 9, K: 3, transA: false, transB: false, sharedB: false }));
 split.run();
+
+// Textures of at most 24 texels a side: the texture kernel splits by rows of A, by batches
+// (A's rows, and B's K when B is not shared), and packs in several launches.
+const texSplit = gpuSuite('matmul texture split', { limits: { maxTextureDimension2D: 24, maxComputeWorkgroupsPerDimension: 2 }, tuning: { matmulKernel: 'texture' } });
+texSplit('by rows of A', run({ batch: [], M: 70, N: 20, K: 12, transA: false, transB: false, sharedB: false }));
+texSplit('by rows of Aᵀ', run({ batch: [], M: 50, N: 9, K: 10, transA: true, transB: true, sharedB: false }));
+texSplit('by batches, B per batch', run({ batch: [5], M: 8, N: 12, K: 10, transA: false, transB: false, sharedB: false }));
+texSplit('by batches, shared B', run({ batch: [2, 3], M: 9, N: 16, K: 20, transA: false, transB: true, sharedB: true }));
+texSplit('K past a texture side falls back to a storage kernel', run({ batch: [], M: 9, N: 8, K: 100, transA: false, transB: false, sharedB: false }));
+texSplit.run();
 
 // The fused epilogue: bias over columns, then GELU, on both kernels (the aligned shapes take
 // the subgroup kernel where the adapter has one; odd shapes and Aᵀ the general one).
