@@ -4,6 +4,12 @@ import { geluFunction } from './activation.js';
 export interface MatmulVariant extends Epilogue {
   transA: boolean;
   transB: boolean;
+  /**
+   * Storage types of A and B (default f32). f16 (the shader-f16 feature) halves what is
+   * read, as weights stored in half precision are; products accumulate in f32 and C is f32.
+   */
+  aType?: 'f32' | 'f16';
+  bType?: 'f32' | 'f16';
 }
 
 /**
@@ -17,11 +23,11 @@ export interface Epilogue {
 }
 
 /** Bindings: a, b, [bias], c, then the uniforms. */
-function bindingsOf(e: Epilogue, T: string): string {
+function bindingsOf(e: Epilogue, T: string, aT = T, bT = T): string {
   const c = e.bias ? 3 : 2;
   return [
-    `@group(0) @binding(0) var<storage, read> a: array<${T}>;`,
-    `@group(0) @binding(1) var<storage, read> b: array<${T}>;`,
+    `@group(0) @binding(0) var<storage, read> a: array<${aT}>;`,
+    `@group(0) @binding(1) var<storage, read> b: array<${bT}>;`,
     ...(e.bias ? [`@group(0) @binding(2) var<storage, read> bias: array<${T}>;`] : []),
     `@group(0) @binding(${c}) var<storage, read_write> c: array<${T}>;`,
     `@group(0) @binding(${c + 1}) var<uniform> p: Params;`,
@@ -69,24 +75,26 @@ struct Params {
  * with `aRowOffset` the first row of this piece); B is [K, N] or, transposed, [N, K].
  */
 export function matmulSource(v: MatmulVariant): string {
+  const aT = v.aType ?? 'f32', bT = v.bType ?? 'f32';
   return wgsl`
+${aT === 'f16' || bT === 'f16' ? 'enable f16;' : ''}
 ${params}
-${bindingsOf(v, 'f32')}
+${bindingsOf(v, 'f32', aT, bT)}
 ${epilogueOf(v, 'f32')}
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
 #if ${v.transA}
-  return a[base + k * p.lda + m + p.aRowOffset];
+  return f32(a[base + k * p.lda + m + p.aRowOffset]);
 #else
-  return a[base + m * p.lda + k];
+  return f32(a[base + m * p.lda + k]);
 #endif
 }
 
 fn loadB(base: u32, k: u32, n: u32) -> f32 {
 #if ${v.transB}
-  return b[base + n * p.K + k];
+  return f32(b[base + n * p.K + k]);
 #else
-  return b[base + k * p.N + n];
+  return f32(b[base + k * p.N + n]);
 #endif
 }
 
@@ -132,6 +140,12 @@ export interface MatmulSubgroupVariant extends Epilogue {
    * K and N padded with zeros by the packing). `transB` applies to storage only.
    */
   operands: 'storage' | 'texture';
+  /**
+   * Texture operands only: C (and the bias) as vec4s, for N % 4 = 0 and aligned shifts; else
+   * scalars. A scalar store is a per-lane scatter on llvmpipe, as costly as a load, which
+   * matters when K is small (attention's K = 64).
+   */
+  vec4C?: boolean;
   transB: boolean;
   /** Lanes per subgroup: the adapter's one subgroup size (min = max), also the workgroup size. */
   lanes: number;
@@ -186,6 +200,7 @@ export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
   const rows = range(R), cols = range(C4);
   const tex = v.operands === 'texture';
   const transB = v.transB && !tex;
+  const vec4C = !tex || !!v.vec4C;
   // B as vec4 columns j (4 columns each) for k-step c of a 4-step block; `bv` loaded by loadB.
   const bAt = (c: number, j: number) =>
     transB ? `vec4f(${range(4).map((e) => `bt${j}_${e}.${xyzw[c]}`).join(', ')})` : `b${c}_${j}`;
@@ -215,8 +230,8 @@ export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
   return /* wgsl */ `
 enable subgroups;
 ${params}
-${tex ? textureBindingsOf(v) : bindingsOf(v, 'vec4f')}
-${epilogueOf(v, tex ? 'f32' : 'vec4f')}
+${tex ? textureBindingsOf(v, vec4C ? 'vec4f' : 'f32') : bindingsOf(v, 'vec4f')}
+${epilogueOf(v, vec4C ? 'vec4f' : 'f32')}
 
 @compute @workgroup_size(${S})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
@@ -251,19 +266,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
     ${fmas((i, c) => `a${i}.${xyzw[c]}`).join('\n    ')}
     ${storeT}
   }
-  ${tex ? storeScalars : storeVec4s}
+  ${vec4C ? storeVec4s : storeScalars}
 }
 `;
 }
 
 /** Bindings of the texture kernel: a and b textures, [bias], c, then the uniforms. */
-function textureBindingsOf(e: Epilogue): string {
+function textureBindingsOf(e: Epilogue, T: string): string {
   const c = e.bias ? 3 : 2;
   return [
     '@group(0) @binding(0) var a: texture_2d<f32>;',
     '@group(0) @binding(1) var b: texture_2d<f32>;',
-    ...(e.bias ? ['@group(0) @binding(2) var<storage, read> bias: array<f32>;'] : []),
-    `@group(0) @binding(${c}) var<storage, read_write> c: array<f32>;`,
+    ...(e.bias ? [`@group(0) @binding(2) var<storage, read> bias: array<${T}>;`] : []),
+    `@group(0) @binding(${c}) var<storage, read_write> c: array<${T}>;`,
     `@group(0) @binding(${c + 1}) var<uniform> p: Params;`,
   ].join('\n');
 }

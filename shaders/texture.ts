@@ -8,28 +8,30 @@ export const packWorkgroupSize = 64;
  * past the last column and in rows `rows` .. `height` - 1 (a matmul's B is padded to whole
  * vec4s of K this way, so the padding multiplies A's zero padding, never stale texels). `trans` reads each matrix stored transposed ([cols, rows],
  * leading dimension `ld`), so the kernel that samples the texture sees one layout whatever
- * the operand's. One invocation per texel; a launch covers texels `start` .. `texels` - 1.
+ * the operand's; f16 sources are widened to f32. One invocation per texel; a launch covers texels `start` .. `texels` - 1.
  *
  * Why: llvmpipe loads from a storage buffer one lane and one component at a time, each with
  * a bounds check and a branch (see shaders/matmul.ts), but fetches texels through its
  * sampler code, which computes the addresses of all lanes at once and has no per-lane
  * branch. A matmul that reads its operands from textures ran 2.6-3x faster there.
  */
-export const packTextureSource = /* wgsl */ `
+export function packTextureSource(srcType: 'f32' | 'f16'): string {
+  return /* wgsl */ `
+${srcType === 'f16' ? 'enable f16;' : ''}
 struct Params {
   rows: u32, cols: u32, ld: u32, shift: u32,
   batchStride: u32, width: u32, texels: u32, trans: u32,
   height: u32, start: u32,
 }
-@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(0) var<storage, read> src: array<${srcType}>;
 @group(0) @binding(1) var dst: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(2) var<uniform> p: Params;
 ${flatWorkgroup}
 
 fn element(base: u32, r: u32, c: u32) -> f32 {
   if (c >= p.cols || r >= p.rows) { return 0.0; }
-  if (p.trans != 0u) { return src[base + c * p.ld + r]; }
-  return src[base + r * p.ld + c];
+  if (p.trans != 0u) { return f32(src[base + c * p.ld + r]); }
+  return f32(src[base + r * p.ld + c]);
 }
 
 @compute @workgroup_size(${packWorkgroupSize})
@@ -45,3 +47,4 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   textureStore(dst, vec2u(x, y), vec4f(element(base, r, c), element(base, r, c + 1u), element(base, r, c + 2u), element(base, r, c + 3u)));
 }
 `;
+}

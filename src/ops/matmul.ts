@@ -34,16 +34,16 @@ export type MatmulKernel = 'texture' | 'subgroup' | 'general';
  * from storage, else the general one; a kernel that cannot take the shape passes to the next.
  * - texture: A with at least 8 rows (fewer would leave most of its 16-row tile clamped
  *   duplicates), K >= 1, and K and N/4 within a texture's side.
- * - subgroup: A untransposed, K and N multiples of 4, at least 8 rows.
+ * - subgroup: A untransposed, K and N multiples of 4, at least 8 rows, f32 operands.
  */
-function chooseKernel(rt: Runtime, s: { M: number; N: number; K: number; transA: boolean }):
+function chooseKernel(rt: Runtime, s: { M: number; N: number; K: number; transA: boolean; halves: boolean }):
   { kind: 'texture' | 'subgroup'; lanes: number } | { kind: 'general' } {
   const lanes = subgroupLanes(rt);
   const want = rt.tuning.matmulKernel ?? 'texture';
   const maxTex = rt.limits.maxTextureDimension2D;
   if (lanes !== null && s.M >= 8) {
     if (want === 'texture' && s.K >= 1 && Math.ceil(s.K / 4) * 4 <= maxTex && Math.ceil(s.N / 4) <= maxTex) return { kind: 'texture', lanes };
-    if (want !== 'general' && !s.transA && s.K % 4 === 0 && s.N % 4 === 0) return { kind: 'subgroup', lanes };
+    if (want !== 'general' && !s.transA && !s.halves && s.K % 4 === 0 && s.N % 4 === 0) return { kind: 'subgroup', lanes };
   }
   return { kind: 'general' };
 }
@@ -62,6 +62,8 @@ export interface MatmulOptions {
 /**
  * C = op(A) op(B) over a batch. A is [..., M, K] and B [..., K, N] (or transposed), with
  * equal batch dims, or B unbatched ([K, N]) and shared by every batch, as a weight is.
+ * A and B are f32, or f16 where the adapter has shader-f16 (weights kept in half precision):
+ * read as stored, multiplied and summed in f32; C is f32.
  * Splits the work when it passes a binding or the dispatch limit: by batches, then by
  * rows of C, then by tiles of the grid.
  */
@@ -69,7 +71,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const transA = options.transA ?? false, transB = options.transB ?? false;
   a.check('matmul');
   b.check('matmul');
-  if (a.dtype !== 'f32' || b.dtype !== 'f32') throw new DTypeError(`matmul: needs f32 tensors, got ${a.dtype} and ${b.dtype}`);
+  const isFloat = (t: Tensor) => t.dtype === 'f32' || t.dtype === 'f16';
+  if (!isFloat(a) || !isFloat(b)) throw new DTypeError(`matmul: needs f32 or f16 tensors, got ${a.dtype} and ${b.dtype}`);
+  const aType = a.dtype as 'f32' | 'f16', bType = b.dtype as 'f32' | 'f16';
+  const halves = aType === 'f16' || bType === 'f16';
   if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul: operands need at least two axes, got ${a} and ${b}`);
   const [aR, aC] = a.shape.slice(-2) as [number, number];
   const [bR, bC] = b.shape.slice(-2) as [number, number];
@@ -105,7 +110,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   }
   const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
   const maxTex = rt.limits.maxTextureDimension2D;
-  const kernel = chooseKernel(rt, { M, N, K, transA });
+  const kernel = chooseKernel(rt, { M, N, K, transA, halves });
   // B's texture rows per batch: K padded to whole vec4s of A's packed rows.
   const K4x4 = Math.ceil(K / 4) * 4;
 
@@ -122,7 +127,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
 
   const bindBias = bias ? rt.bind(bias) : null;
   const packB = (b0: number, nb: number) => packMatrices(rt, shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer), 'matmul B', {
-    batches: shared ? 1 : nb, rows: K, cols: N, ld: transB ? K : N, batchStride: bPer, trans: transB, height: K4x4,
+    batches: shared ? 1 : nb, rows: K, cols: N, ld: transB ? K : N, batchStride: bPer, trans: transB, height: K4x4, dtype: bType,
   });
   const sharedTexB = kernel.kind === 'texture' && shared ? packB(0, 1) : null;
 
@@ -136,12 +141,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       let uniformsOf: (z0: number, x0: number, y0: number) => Uniforms;
       if (kernel.kind === 'texture') {
         const texA = packMatrices(rt, { binding: bindA.binding, shift: bindA.shift + (transA ? m0 : 0) }, 'matmul A', {
-          batches: nb, rows, cols: K, ld: transA ? M : K, batchStride: aPer, trans: transA,
+          batches: nb, rows, cols: K, ld: transA ? M : K, batchStride: aPer, trans: transA, dtype: aType,
         });
         operands = [texA, sharedTexB ?? packB(b0, nb)];
-        program = programFor(`matmul-texture:${kernel.lanes}:${!!bias}:${gelu}`, () => ({
-          name: `matmul[f32,texture,subgroup${kernel.lanes}${tag}]`,
-          source: matmulSubgroupSource({ operands: 'texture', transB: false, lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, ...epilogue }),
+        const vec4C = N % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
+        program = programFor(`matmul-texture:${kernel.lanes}:${vec4C}:${!!bias}:${gelu}`, () => ({
+          name: `matmul[f32,texture,subgroup${kernel.lanes}${vec4C ? ',vec4 C' : ''}${tag}]`,
+          source: matmulSubgroupSource({ operands: 'texture', vec4C, transB: false, lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, ...epilogue }),
           bindings: bias ? ['texture', 'texture', 'read', 'write'] : ['texture', 'texture', 'write'],
         }));
         tileRows = textureRows;
@@ -163,9 +169,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
           tileRows = subgroupRows;
           tileCols = 4 * subgroupCols4 * lanes;
         } else {
-          program = programFor(`matmul:${transA}:${transB}:${!!bias}:${gelu}`, () => ({
-            name: `matmul[f32${transA ? ',Aᵀ' : ''}${transB ? ',Bᵀ' : ''}${tag}]`,
-            source: matmulSource({ transA, transB, ...epilogue }),
+          program = programFor(`matmul:${transA}:${transB}:${!!bias}:${gelu}:${aType}:${bType}`, () => ({
+            name: `matmul[${aType === bType ? aType : `${aType}x${bType}`}${transA ? ',Aᵀ' : ''}${transB ? ',Bᵀ' : ''}${tag}]`,
+            source: matmulSource({ transA, transB, aType, bType, ...epilogue }),
             bindings,
           }));
           tileRows = tileCols = matmulTile;

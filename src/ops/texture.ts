@@ -3,7 +3,10 @@ import { Uniforms, type Program } from '../runtime/program.js';
 import { maxThreadsPerLaunch, spans } from './launch.js';
 import type { Bound, Runtime } from '../runtime/runtime.js';
 
-const packProgram: Program = { name: 'packTexture', source: packTextureSource, bindings: ['read', 'storageTexture'] };
+const packPrograms = {
+  f32: { name: 'packTexture', source: packTextureSource('f32'), bindings: ['read', 'storageTexture'] } as Program,
+  f16: { name: 'packTexture[f16]', source: packTextureSource('f16'), bindings: ['read', 'storageTexture'] } as Program,
+};
 
 export interface PackedMatrices {
   /** Matrices in the bound buffer, each [rows, cols] (or stored [cols, rows] when `trans`). */
@@ -15,6 +18,8 @@ export interface PackedMatrices {
   /** Elements between one matrix and the next. */
   batchStride: number;
   trans: boolean;
+  /** The source's storage type (default f32). */
+  dtype?: 'f32' | 'f16';
   /** Texture rows per matrix, `rows` or more (the extra rows are zero). Default `rows`. */
   height?: number;
 }
@@ -35,7 +40,7 @@ export function packMatrices(rt: Runtime, src: Bound, slot: string, m: PackedMat
   const texels = width * height;
   for (const [start, count] of spans(texels, maxThreadsPerLaunch(rt, packWorkgroupSize))) {
     const u = new Uniforms().u32(m.rows, m.cols, m.ld, src.shift, m.batchStride, width, start + count, m.trans ? 1 : 0, m.height ?? m.rows, start);
-    rt.dispatch(packProgram, [src, { binding: view, shift: 0 }], u.bytes(), Math.ceil(count / packWorkgroupSize));
+    rt.dispatch(packPrograms[m.dtype ?? 'f32'], [src, { binding: view, shift: 0 }], u.bytes(), Math.ceil(count / packWorkgroupSize));
   }
   return { binding: view, shift: 0 };
 }

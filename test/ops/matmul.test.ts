@@ -1,5 +1,6 @@
 import * as assert from 'uvu/assert';
 import { matmul, type MatmulKernel } from '../../src/ops/matmul.js';
+import { fromHalfBits, toHalfBits } from '../../src/runtime/dtype.js';
 import { assertClose, thrown } from '../helpers/compare.js';
 import { gpuSuite, skip } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
@@ -8,6 +9,7 @@ import { matmulRef } from '../reference/matmul.js';
 import { gelu as geluRef } from '../reference/activation.js';
 
 const rand = new Random();
+const toHalf = (x: number) => fromHalfBits(toHalfBits(x));
 
 // float32 accumulation of K products: error <= ~K * 2^-24 * Σ|a||b| in the worst case and
 // ~sqrt(K) * 2^-24 * Σ|a||b| typically. 1e-6 * Σ|a||b| covers the sequential sum up to
@@ -96,7 +98,7 @@ mm('mismatched batch dims are refused', ({ rt }) => {
 });
 
 mm('integer operands are refused', ({ rt }) => {
-  assert.match(thrown(() => matmul(rt.tensor([1], [1, 1], 'i32'), rt.tensor([1], [1, 1]))), 'matmul: needs f32 tensors, got i32 and f32');
+  assert.match(thrown(() => matmul(rt.tensor([1], [1, 1], 'i32'), rt.tensor([1], [1, 1]))), 'matmul: needs f32 or f16 tensors, got i32 and f32');
 });
 
 mm('a disposed operand is refused', ({ rt }) => {
@@ -106,6 +108,29 @@ mm('a disposed operand is refused', ({ rt }) => {
 });
 
 mm.run();
+
+// f16 operands (shader-f16): the reference multiplies the same f16-rounded values in
+// float64, so the only error left is the f32 accumulation (same tolerance as f32).
+for (const kernel of ['texture', 'general'] as const) {
+  const half = gpuSuite(`matmul f16 operands (${kernel} kernel)`, { tuning: { matmulKernel: kernel } });
+  for (const [M, K, N, aType, bType, transA, transB, bias] of [
+    [20, 36, 12, 'f16', 'f16', false, false, false], [9, 13, 7, 'f32', 'f16', false, true, true],
+    [33, 8, 5, 'f16', 'f32', true, false, false], [3, 64, 40, 'f16', 'f16', false, true, true],
+  ] as const) {
+    half(`${M}x${K}x${N} A ${aType}${transA ? 'ᵀ' : ''}, B ${bType}${transB ? 'ᵀ' : ''}${bias ? ' + bias' : ''}`, async ({ rt }) => {
+      if (!rt.features.f16) return skip('the adapter has no shader-f16');
+      const round = (x: Float64Array, t: string) => (t === 'f16' ? Float64Array.from(x, toHalf) : f32(x));
+      const a = round(rand.uniform(M * K), aType), b = round(rand.uniform(K * N), bType), c0 = f32(rand.uniform(N));
+      const out = matmul(rt.tensor(a, transA ? [K, M] : [M, K], aType), rt.tensor(b, transB ? [N, K] : [K, N], bType),
+        { transA, transB, bias: bias ? rt.tensor(c0, [N]) : undefined });
+      assert.is(out.dtype, 'f32');
+      const ref = matmulRef(a, b, 1, M, N, K, transA, transB);
+      const want = ref.c.map((v, i) => v + (bias ? c0[i % N]! : 0));
+      assertClose(await out.read(), want, 'f16 matmul', { rtol, scales: ref.scale.map((sc, i) => sc + (bias ? Math.abs(c0[i % N]!) : 0)), atol: 1e-30 });
+    });
+  }
+  half.run();
+}
 
 // Bindings of 4 KiB and at most 2 workgroups a dimension: every path of the split runs.
 // The storage kernels' names say which kernel they mean; textures are split below.
