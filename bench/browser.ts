@@ -4,6 +4,7 @@
 // globalThis.wgpruneBench.
 import { describeAdapter } from '../src/runtime/gpu.js';
 import { createRuntime } from '../src/runtime/runtime.js';
+import type { MatmulKernel } from '../src/ops/matmul.js';
 import { matmulCases, matmulJobs } from './matmul.js';
 import { combineRounds, measure, type Job, type Record } from './measure.js';
 import { ortWebJobs } from './peers/ort-web.js';
@@ -22,7 +23,8 @@ async function main(): Promise<BrowserResult> {
   const repeat = Number(params.get('repeat') ?? '1');
   const filter = params.get('filter') ?? undefined;
   const peers = (params.get('peers') ?? 'tfjs-webgpu,ort-web-webgpu').split(',').filter((p) => p && p !== 'none');
-  const rt = await createRuntime();
+  const kernel = params.get('kernel');
+  const rt = await createRuntime(kernel ? { tuning: { matmulKernel: kernel as MatmulKernel } } : {});
   const adapter = describeAdapter(rt.adapter);
   console.log(`adapter: ${adapter}`);
   const cases = matmulCases(filter);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { describeAdapter } from '../src/runtime/gpu.js';
 import { createRuntime } from '../src/runtime/runtime.js';
+import type { MatmulKernel } from '../src/ops/matmul.js';
 import { matmulCases, matmulJobs } from './matmul.js';
 import { combineRounds, formatSummary, formatTable, markdownSummary, measure, type Job, type Record } from './measure.js';
 import { ortNodeJobs } from './peers/ort-node.js';
@@ -17,6 +18,7 @@ import { tfjsJobs } from './peers/tfjs.js';
 import type { PeerSetup } from './peers/types.js';
 import { settle } from './settle.js';
 import { modelJobs } from './model.js';
+import { solveJobs } from './solve.js';
 import { opJobs } from './ops.js';
 
 const usage = `usage: npm run bench -- [options]
@@ -24,7 +26,9 @@ const usage = `usage: npm run bench -- [options]
   --time MS        least time per benchmark, in ms (default 2000; at least 5 samples each)
   --repeat N       measure everything N times, round after round, and report the median
                    of the rounds' medians (default 1; a shared machine is noisy)
-  --filter TEXT    only the benchmarks whose 'name shape' contains TEXT (e.g. 3072, QK)
+  --filter TEXT    only the benchmarks whose 'name shape' contains TEXT (e.g. 3072, QK, solve)
+  --kernel NAME    the matmul kernel to use where the shape allows: texture, subgroup or
+                   general (default: the runtime's choice for the adapter; see src/ops/matmul.ts)
   --peers LIST     peers to measure beside wgprune, comma-separated (default: all):
                    tfjs-webgpu, ort-web-webgpu, ort-node-cpu (also: tfjs, ort-web, ort-node, none)
   --no-peers       wgprune alone (same as --peers none)
@@ -34,6 +38,8 @@ const usage = `usage: npm run bench -- [options]
                    memory-bound ops, LayerNorm, softmax, GELU (GB/s), at BERT-base shapes
   --models         also time whole forwards at seq 128: a random BERT-base (batch 1) and the
                    bundled sst2-mini (batch 8); sequences/s = GFLOP/s / the printed GFLOP
+  --solve          also time the damped solve of mask tuning at k = 256 .. 3,072: float64
+                   Cholesky on the CPU against the blocked solve with device updates
   --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
                    stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
@@ -42,6 +48,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     time: { type: 'string', default: '2000' },
     filter: { type: 'string' },
+    kernel: { type: 'string' },
     repeat: { type: 'string', default: '1' },
     peers: { type: 'string', default: 'all' },
     'no-peers': { type: 'boolean', default: false },
@@ -49,6 +56,7 @@ const { values } = parseArgs({
     markdown: { type: 'boolean', default: false },
     ops: { type: 'boolean', default: false },
     models: { type: 'boolean', default: false },
+    solve: { type: 'boolean', default: false },
     'ort-tier-up': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -79,11 +87,16 @@ if (!(timeMs > 0) || !Number.isInteger(repeat) || repeat < 1) {
   process.exit(2);
 }
 
-const rt = await createRuntime();
+const kernels = ['texture', 'subgroup', 'general'];
+if (values.kernel !== undefined && !kernels.includes(values.kernel)) {
+  console.error(`--kernel takes ${kernels.join(', ')}\n${usage}`);
+  process.exit(2);
+}
+const rt = await createRuntime(values.kernel ? { tuning: { matmulKernel: values.kernel as MatmulKernel } } : {});
 const adapter = describeAdapter(rt.adapter);
 console.log(`adapter: ${adapter}`);
 const cases = matmulCases(values.filter);
-if (!cases.length) {
+if (!cases.length && !(values.ops || values.models || values.solve)) {
   console.error(`no benchmark matches '${values.filter}'`);
   process.exit(2);
 }
@@ -151,6 +164,7 @@ if (values.browser) {
   const file = join(dir, 'browser.json');
   const args = [script, '--time', String(timeMs), '--repeat', String(repeat), '--json', file, '--no-summary', '--peers', peers.filter((p) => p !== 'ort-node-cpu').join(',') || 'none'];
   if (values.filter) args.push('--filter', values.filter);
+  if (values.kernel) args.push('--kernel', values.kernel);
   console.log('\n--- headless Chromium');
   const child = spawnSync(process.execPath, args, { stdio: 'inherit' });
   if (child.status === 0 && existsSync(file)) records = [...records, ...(JSON.parse(readFileSync(file, 'utf8')) as Record[])];
@@ -159,7 +173,7 @@ if (values.browser) {
 }
 
 // Our other kernels and whole models, on the Node adapter (no peers).
-if (values.ops || values.models) {
+if (values.ops || values.models || values.solve) {
   const extra: Job[] = [];
   const cleanup: (() => void)[] = [];
   if (values.ops) {
@@ -172,8 +186,10 @@ if (values.ops || values.models) {
     extra.push(...m.jobs);
     cleanup.push(() => { for (const model of m.models) model.dispose(); });
   }
+  if (values.solve) extra.push(...solveJobs(rt, adapter));
+  const chosen = extra.filter((j) => !values.filter || `${j.benchmark} ${j.shape}`.includes(values.filter));
   const rs: Record[][] = [];
-  for (let i = 0; i < repeat; i++) rs.push(await measure(extra, { timeMs, minSamples: 3 }));
+  for (let i = 0; i < repeat; i++) rs.push(await measure(chosen, { timeMs, minSamples: 3 }));
   const measured = combineRounds(rs);
   console.log('');
   console.log(formatTable(measured));

@@ -3,7 +3,7 @@
 // /usr/bin/chromium through playwright-core, prints the same table as `npm run bench`, and
 // merges its records into --json FILE. `npm run bench -- --browser` runs it after Node.
 //
-//   node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--peers LIST] [--json FILE]
+//   node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--kernel texture|subgroup|general] [--peers LIST] [--json FILE]
 //                                  [--no-summary] [--markdown]
 //
 // --peers: tfjs-webgpu,ort-web-webgpu (the default) or none. Env: CHROMIUM_PATH (default
@@ -19,7 +19,7 @@ const ortDir = join(root, 'node_modules/onnxruntime-web/dist');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const timeoutS = Number(process.env.WGPRUNE_BENCH_TIMEOUT_S) || 1200;
 
-const usage = 'usage: node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--peers tfjs-webgpu,ort-web-webgpu|none] [--json FILE] [--no-summary] [--markdown]';
+const usage = 'usage: node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--kernel texture|subgroup|general] [--peers tfjs-webgpu,ort-web-webgpu|none] [--json FILE] [--no-summary] [--markdown]';
 let values;
 try {
   ({ values } = parseArgs({
@@ -27,6 +27,7 @@ try {
       time: { type: 'string', default: '2000' },
       repeat: { type: 'string', default: '1' },
       filter: { type: 'string' },
+      kernel: { type: 'string' },
       peers: { type: 'string', default: 'tfjs-webgpu,ort-web-webgpu' },
       json: { type: 'string' },
       'no-summary': { type: 'boolean', default: false },
@@ -150,6 +151,7 @@ try {
   const timer = setTimeout(() => fail(new Error(`timed out after ${timeoutS} s (WGPRUNE_BENCH_TIMEOUT_S)`)), timeoutS * 1000);
   const query = new URLSearchParams({ time: values.time, repeat: values.repeat, peers: peers.join(','), ortWasm: '/ort/' });
   if (values.filter) query.set('filter', values.filter);
+  if (values.kernel) query.set('kernel', values.kernel);
   await tab.goto(`${base}/bench.html?${query}`);
   const done = tab.waitForFunction(() => globalThis.wgpruneBench !== undefined, null, { timeout: 60_000 })
     .then(() => tab.evaluate(() => globalThis.wgpruneBench));

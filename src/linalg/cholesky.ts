@@ -3,17 +3,6 @@ import { WgpruneError } from '../runtime/errors.js';
 /** The system is not positive definite even after damping (a pivot fell to <= 0). */
 export class NotPositiveDefiniteError extends WgpruneError {}
 
-/**
- * Solves (G + damping I) x = r for a symmetric positive semi-definite G (k x k, row-major),
- * in float64 on the CPU, by Cholesky factorisation: the normal equations of the mask
- * tuning step (METHOD.md step 4), where damping pulls the solution toward 0 (the ridge
- * toward m = 1 when solving for δ = m - 1).
- *
- * Why the CPU: k is at most a few thousand (neurons per layer) and the solve runs once
- * per layer; a row-oriented Cholesky with contiguous inner products runs k³/6
- * multiply-adds at ~1 GFLOP/s in JS (k = 3,072: see bench), and needs no iteration count
- * or convergence test, unlike conjugate gradients on the device.
- */
 /** Σ_{t<n} L[a + t] L[b + t], four independent accumulators so the multiply-adds overlap. */
 function rowDot(L: Float64Array, a: number, b: number, n: number): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = 0;
@@ -27,15 +16,20 @@ function rowDot(L: Float64Array, a: number, b: number, n: number): number {
   return (s0 + s1) + (s2 + s3);
 }
 
-export function solveDamped(g: ArrayLike<number>, r: ArrayLike<number>, k: number, damping: number): Float64Array {
-  if (g.length !== k * k || r.length !== k) throw new WgpruneError(`solveDamped: expected a ${k} x ${k} matrix and ${k} values, got ${g.length} and ${r.length}`);
-  // L, lower triangle, row-major; each row's inner products read two contiguous rows.
+/** Throws unless g is k x k and r has k values. */
+export function checkSystem(op: string, g: ArrayLike<number>, r: ArrayLike<number>, k: number): void {
+  if (g.length !== k * k || r.length !== k) throw new WgpruneError(`${op}: expected a ${k} x ${k} matrix and ${k} values, got ${g.length} and ${r.length}`);
+}
+
+/** The Cholesky factor L of G + damping I: lower triangle, row-major, k x k. */
+export function choleskyFactor(g: ArrayLike<number>, k: number, damping: number): Float64Array {
+  // Each row's inner products read two contiguous rows.
   const L = new Float64Array(k * k);
   for (let i = 0; i < k; i++) {
     const ri = i * k;
     for (let j = 0; j <= i; j++) {
       const rj = j * k;
-      let s = g[ri + j]! + (i === j ? damping : 0) - rowDot(L, ri, rj, j);
+      const s = g[ri + j]! + (i === j ? damping : 0) - rowDot(L, ri, rj, j);
       if (i === j) {
         if (!(s > 0)) throw new NotPositiveDefiniteError(`solveDamped: pivot ${i} is ${s}; the matrix is not positive definite with damping ${damping}`);
         L[ri + i] = Math.sqrt(s);
@@ -44,12 +38,14 @@ export function solveDamped(g: ArrayLike<number>, r: ArrayLike<number>, k: numbe
       }
     }
   }
-  // L y = r, then Lᵀ x = y.
+  return L;
+}
+
+/** Solves L Lᵀ x = r in place of a copy of r, reading only L's lower triangle. */
+export function choleskySolve(L: Float64Array, r: ArrayLike<number>, k: number): Float64Array {
   const x = Float64Array.from(r);
   for (let i = 0; i < k; i++) {
-    let s = x[i]!;
-    for (let t = 0; t < i; t++) s -= L[i * k + t]! * x[t]!;
-    x[i] = s / L[i * k + i]!;
+    x[i] = (x[i]! - rowDot2(L, i * k, x, i)) / L[i * k + i]!;
   }
   for (let i = k - 1; i >= 0; i--) {
     let s = x[i]!;
@@ -57,4 +53,31 @@ export function solveDamped(g: ArrayLike<number>, r: ArrayLike<number>, k: numbe
     x[i] = s / L[i * k + i]!;
   }
   return x;
+}
+
+/** Σ_{t<n} L[a + t] x[t]. */
+function rowDot2(L: Float64Array, a: number, x: Float64Array, n: number): number {
+  let s0 = 0, s1 = 0, t = 0;
+  for (; t + 1 < n; t += 2) {
+    s0 += L[a + t]! * x[t]!;
+    s1 += L[a + t + 1]! * x[t + 1]!;
+  }
+  for (; t < n; t++) s0 += L[a + t]! * x[t]!;
+  return s0 + s1;
+}
+
+/**
+ * Solves (G + damping I) x = r for a symmetric positive semi-definite G (k x k, row-major),
+ * in float64 on the CPU, by Cholesky factorisation: the normal equations of the mask
+ * tuning step (METHOD.md step 4), where damping pulls the solution toward 0 (the ridge
+ * toward m = 1 when solving for δ = m - 1).
+ *
+ * A row-oriented Cholesky with contiguous inner products: k³/6 multiply-adds, ~0.6 GFLOP/s
+ * in JS at k = 3,072 (16 s), where rows no longer fit in cache. For large k,
+ * `solveDampedBlocked` (blocked.ts) moves the bulk to the device; `solveNormalEquations`
+ * picks between them.
+ */
+export function solveDamped(g: ArrayLike<number>, r: ArrayLike<number>, k: number, damping: number): Float64Array {
+  checkSystem('solveDamped', g, r, k);
+  return choleskySolve(choleskyFactor(g, k, damping), r, k);
 }
