@@ -136,8 +136,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 export interface MatmulSubgroupVariant extends Epilogue {
   /**
    * Where A and B come from: storage buffers (A untransposed, K and N multiples of 4), or
-   * rgba32float textures packed by shaders/texture.ts (any shape: transposes are undone and
-   * K and N padded with zeros by the packing). `transB` applies to storage only.
+   * rgba32float textures (src/ops/texture.ts): A as [M, K] (transposes undone), B as stored,
+   * [K, N] or with `transB` [N, K], K padded to whole texels with zeros.
    */
   operands: 'storage' | 'texture';
   /**
@@ -192,21 +192,24 @@ const xyzw = 'xyzw';
  * the best tile is 16 rows x 4 columns a lane: measured on a quiet machine (2 cores, Mesa
  * 25.0 llvmpipe, 512x768x3072): 5.4 GFLOP/s from storage (16 x 8), 13.8-14.5 from textures
  * (16 x 4); 16 x 8 ran 11.8, 8 x 4 15.2 but 10.8 at 512x768x768, 32 x 4 12.3.
- * Texture rows: A's are the rows of each batch's A in turn; B's hold K rounded up to a
- * multiple of 4 per batch (bBatchStride texture rows a batch, 0 for a shared B).
+ * Texture rows: A's are the rows of each batch's A in turn; B's too, bBatchStride rows a
+ * batch (0 for a shared B): N with `transB` (a texel holds 4 k-steps of one column, and the
+ * lane regroups them as the storage kernel does), else K rounded up to a multiple of 4.
  */
 export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
   const { lanes: S, rows: R, cols4: C4 } = v;
   const rows = range(R), cols = range(C4);
   const tex = v.operands === 'texture';
-  const transB = v.transB && !tex;
+  const transB = v.transB;
   const vec4C = !tex || !!v.vec4C;
   // B as vec4 columns j (4 columns each) for k-step c of a 4-step block; `bv` loaded by loadB.
   const bAt = (c: number, j: number) =>
     transB ? `vec4f(${range(4).map((e) => `bt${j}_${e}.${xyzw[c]}`).join(', ')})` : `b${c}_${j}`;
   // A's vec4 at vec4 index `k4` of K for row i; B for the 4 k-steps from vec4 index `k4`.
   const loadA = (i: number, k4: string) => tex ? `textureLoad(a, vec2u(${k4}, aRow${i}), 0)` : `a[aRow${i} + ${k4}]`;
-  const loadB = (k4: string) => tex
+  const loadB = (k4: string) => tex && transB
+    ? cols.flatMap((j) => range(4).map((e) => `let bt${j}_${e} = textureLoad(b, vec2u(${k4}, bCol${j}_${e}), 0);`)).join(' ')
+    : tex
     ? range(4).flatMap((c) => cols.map((j) => `let b${c}_${j} = textureLoad(b, vec2u(col${j}, bRow + 4u * (${k4}) + ${c}u), 0);`)).join(' ')
     : transB
     ? cols.flatMap((j) => range(4).map((e) => `let bt${j}_${e} = b[bCol${j}_${e} + ${k4}];`)).join(' ')
@@ -247,7 +250,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   ${rows.map((i) => tex ? `let aRow${i} = batch * p.M + min(row0 + ${i}u, p.M - 1u);` : `let aRow${i} = aBase + min(row0 + ${i}u, p.M - 1u) * K4;`).join('\n  ')}
   ${tex ? 'let bRow = batch * p.bBatchStride;' : ''}
   ${transB
-    ? cols.flatMap((j) => range(4).map((e) => `let bCol${j}_${e} = bBase + min(4u * (colLane + ${j}u) + ${e}u, p.N - 1u) * K4;`)).join('\n  ')
+    ? cols.flatMap((j) => range(4).map((e) => tex
+      ? `let bCol${j}_${e} = bRow + min(4u * (colLane + ${j}u) + ${e}u, p.N - 1u);`
+      : `let bCol${j}_${e} = bBase + min(4u * (colLane + ${j}u) + ${e}u, p.N - 1u) * K4;`)).join('\n  ')
     : cols.map((j) => `let col${j} = min(colLane + ${j}u, N4 - 1u);`).join('\n  ')}
   ${rows.flatMap((i) => cols.map((j) => `var acc${i}_${j} = vec4f(0.0);`)).join(' ')}
   var k4 = 0u;

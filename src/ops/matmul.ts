@@ -33,16 +33,17 @@ export type MatmulKernel = 'texture' | 'subgroup' | 'general';
  * On CPU adapters (one subgroup size of 4..8) the texture kernel, else the subgroup kernel
  * from storage, else the general one; a kernel that cannot take the shape passes to the next.
  * - texture: A with at least 8 rows (fewer would leave most of its 16-row tile clamped
- *   duplicates), K >= 1, and K and N/4 within a texture's side.
+ *   duplicates), K >= 1, and B's rows and texels a row within a texture's side.
  * - subgroup: A untransposed, K and N multiples of 4, at least 8 rows, f32 operands.
  */
-function chooseKernel(rt: Runtime, s: { M: number; N: number; K: number; transA: boolean; halves: boolean }):
+function chooseKernel(rt: Runtime, s: { M: number; N: number; K: number; transA: boolean; transB: boolean; halves: boolean }):
   { kind: 'texture' | 'subgroup'; lanes: number } | { kind: 'general' } {
   const lanes = subgroupLanes(rt);
   const want = rt.tuning.matmulKernel ?? 'texture';
   const maxTex = rt.limits.maxTextureDimension2D;
   if (lanes !== null && s.M >= 8) {
-    if (want === 'texture' && s.K >= 1 && Math.ceil(s.K / 4) * 4 <= maxTex && Math.ceil(s.N / 4) <= maxTex) return { kind: 'texture', lanes };
+    const bSides = s.transB ? [s.N, Math.ceil(s.K / 4)] : [Math.ceil(s.K / 4) * 4, Math.ceil(s.N / 4)];
+    if (want === 'texture' && s.K >= 1 && Math.max(Math.ceil(s.K / 4), ...bSides) <= maxTex) return { kind: 'texture', lanes };
     if (want !== 'general' && !s.transA && !s.halves && s.K % 4 === 0 && s.N % 4 === 0) return { kind: 'subgroup', lanes };
   }
   return { kind: 'general' };
@@ -110,9 +111,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   }
   const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
   const maxTex = rt.limits.maxTextureDimension2D;
-  const kernel = chooseKernel(rt, { M, N, K, transA, halves });
-  // B's texture rows per batch: K padded to whole vec4s of A's packed rows.
+  const kernel = chooseKernel(rt, { M, N, K, transA, transB, halves });
+  // B's texture rows per batch: N as stored for Bᵀ, else K padded to whole texels of A's rows.
   const K4x4 = Math.ceil(K / 4) * 4;
+  const bTexRows = transB ? N : K4x4;
 
   // Rows of C (and of A) that one piece may take, and batches per piece.
   let rowsPerPiece = M;
@@ -123,12 +125,12 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (kernel.kind === 'texture') rowsPerPiece = Math.min(rowsPerPiece, maxTex);
   let batchesPerPiece = rowsPerPiece < M ? 1 : Math.max(1, Math.floor(maxBind / Math.max(aPer, shared ? 0 : bPer, cPer)));
   // The textures of one piece stack its batches' matrices: A's rows, and B's unless shared.
-  if (kernel.kind === 'texture') batchesPerPiece = Math.max(1, Math.min(batchesPerPiece, Math.floor(maxTex / rowsPerPiece), shared ? Infinity : Math.floor(maxTex / K4x4)));
+  if (kernel.kind === 'texture') batchesPerPiece = Math.max(1, Math.min(batchesPerPiece, Math.floor(maxTex / rowsPerPiece), shared ? Infinity : Math.floor(maxTex / bTexRows)));
 
   const bindBias = bias ? rt.bind(bias) : null;
-  const packB = (b0: number, nb: number) => packMatrices(rt, shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer), 'matmul B', {
-    batches: shared ? 1 : nb, rows: K, cols: N, ld: transB ? K : N, batchStride: bPer, trans: transB, height: K4x4, dtype: bType,
-  });
+  const packB = (b0: number, nb: number) => packMatrices(rt, b, shared ? 0 : b0 * bPer, 'matmul B', transB
+    ? { batches: shared ? 1 : nb, rows: N, cols: K, ld: K, batchStride: bPer, trans: false }
+    : { batches: shared ? 1 : nb, rows: K, cols: N, ld: N, batchStride: bPer, trans: false, height: K4x4 });
   const sharedTexB = kernel.kind === 'texture' && shared ? packB(0, 1) : null;
 
   for (let b0 = 0; b0 < batch; b0 += batchesPerPiece) {
@@ -140,20 +142,20 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
       let program: Program, operands: [Bound, Bound], tileRows: number, tileCols: number;
       let uniformsOf: (z0: number, x0: number, y0: number) => Uniforms;
       if (kernel.kind === 'texture') {
-        const texA = packMatrices(rt, { binding: bindA.binding, shift: bindA.shift + (transA ? m0 : 0) }, 'matmul A', {
-          batches: nb, rows, cols: K, ld: transA ? M : K, batchStride: aPer, trans: transA, dtype: aType,
+        const texA = packMatrices(rt, a, b0 * aPer + (transA ? m0 : m0 * K), 'matmul A', {
+          batches: nb, rows, cols: K, ld: transA ? M : K, batchStride: aPer, trans: transA,
         });
         operands = [texA, sharedTexB ?? packB(b0, nb)];
         const vec4C = N % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
-        program = programFor(`matmul-texture:${kernel.lanes}:${vec4C}:${!!bias}:${gelu}`, () => ({
-          name: `matmul[f32,texture,subgroup${kernel.lanes}${vec4C ? ',vec4 C' : ''}${tag}]`,
-          source: matmulSubgroupSource({ operands: 'texture', vec4C, transB: false, lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, ...epilogue }),
+        program = programFor(`matmul-texture:${kernel.lanes}:${transB}:${vec4C}:${!!bias}:${gelu}`, () => ({
+          name: `matmul[f32,texture,subgroup${kernel.lanes}${transB ? ',Bᵀ' : ''}${vec4C ? ',vec4 C' : ''}${tag}]`,
+          source: matmulSubgroupSource({ operands: 'texture', vec4C, transB, lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, ...epilogue }),
           bindings: bias ? ['texture', 'texture', 'read', 'write'] : ['texture', 'texture', 'write'],
         }));
         tileRows = textureRows;
         tileCols = 4 * textureCols4 * kernel.lanes;
         uniformsOf = (z0, x0, y0) => new Uniforms().u32(
-          rows, N, K, 0, 0, 0, bindC.shift, 0, 0, shared ? 0 : K4x4, cPer, z0, x0, y0, bindBias?.shift ?? 0);
+          rows, N, K, 0, 0, 0, bindC.shift, 0, 0, shared ? 0 : bTexRows, cPer, z0, x0, y0, bindBias?.shift ?? 0);
       } else {
         const bindB = shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer);
         operands = [bindA, bindB];

@@ -55,7 +55,8 @@ export interface Bound {
 
 type Entry =
   | { kind: 'dispatch'; name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: (GPUBufferBinding | GPUTextureView)[]; uniforms: ArrayBuffer; workgroups: [number, number, number] }
-  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'copyToTexture'; src: GPUBuffer; srcOffset: number; bytesPerRow: number; dst: GPUTexture; width: number; height: number };
 
 type Tidyable = Tensor | readonly Tidyable[] | { readonly [k: string]: Tidyable } | number | string | boolean | null | undefined | void;
 
@@ -323,10 +324,11 @@ export class Runtime {
     let pass: GPUComputePassEncoder | null = null;
     const names = new Set<string>();
     entries.forEach((e, i) => {
-      if (e.kind === 'copy') {
+      if (e.kind === 'copy' || e.kind === 'copyToTexture') {
         pass?.end();
         pass = null;
-        encoder.copyBufferToBuffer(e.src, e.srcOffset, e.dst, e.dstOffset, e.size);
+        if (e.kind === 'copy') encoder.copyBufferToBuffer(e.src, e.srcOffset, e.dst, e.dstOffset, e.size);
+        else encoder.copyBufferToTexture({ buffer: e.src, offset: e.srcOffset, bytesPerRow: e.bytesPerRow }, { texture: e.dst }, [e.width, e.height]);
         return;
       }
       names.add(e.name);
@@ -421,7 +423,7 @@ export class Runtime {
    * writes of the ones recorded before it. The view's contents are whatever the last launch
    * left there.
    */
-  scratchTexture(slot: string, width: number, height: number): GPUTextureView {
+  scratchTexture(slot: string, width: number, height: number): GPUTexture {
     this.checkAlive('scratchTexture');
     const max = this.limits.maxTextureDimension2D;
     if (width > max || height > max) {
@@ -436,11 +438,32 @@ export class Runtime {
       if (t) this.retiredTextures.push(t);
       t = this.device.createTexture({
         size: [w, h], format: textureFormat, label: `scratch ${slot}`,
-        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
       });
       this.textures.set(slot, t);
     }
-    return t.createView();
+    return t;
+  }
+
+  /**
+   * Records a copy of rows of `src` into texels (0, 0) .. (width, height) of `dst`: row y
+   * of the texture takes 16·width bytes of the buffer from byte offset + y · bytesPerRow.
+   * WebGPU asks bytesPerRow to be a multiple of 256 and the offset of 16 (an rgba32float
+   * texel); `canCopyToTexture` says whether a layout qualifies.
+   */
+  copyToTexture(src: Tensor, startElement: number, bytesPerRow: number, dst: GPUTexture, width: number, height: number): void {
+    this.checkAlive('copyToTexture');
+    const srcOffset = (src.offset + startElement) * bytesPerElement[src.dtype];
+    if (!this.canCopyToTexture(srcOffset, bytesPerRow) || width * 16 > bytesPerRow) {
+      throw new WgpruneError(`copyToTexture: offset ${srcOffset} and ${bytesPerRow} bytes a row do not fit a copy of ${width} texels a row`);
+    }
+    if (width === 0 || height === 0) return;
+    this.pending.push({ kind: 'copyToTexture', src: src.storage.buffer, srcOffset, bytesPerRow, dst, width, height });
+  }
+
+  /** Whether a buffer→texture copy can start at byte `offset` with rows `bytesPerRow` apart. */
+  canCopyToTexture(offset: number, bytesPerRow: number): boolean {
+    return offset % 16 === 0 && bytesPerRow % 256 === 0;
   }
 
   destroy(): void {

@@ -71,6 +71,31 @@ mm('CPU adapters take the texture kernel, with its scratch textures', async ({ r
   assert.ok(rt.stats().textureBytes >= 16 * 8 * 4, `scratch textures hold A (${rt.stats().textureBytes} bytes)`);
 });
 
+mm('texture kernel: operands whose rows can be copied, at offsets that can and cannot', async ({ rt }) => {
+  // Rows of 64 floats (256 bytes) are copied into the textures when they start on a texel
+  // (16 bytes); 3 floats in, the pack kernel takes them.
+  for (const lead of [0, 4, 3]) {
+    const a = f32(rand.uniform(lead + 20 * 64)), b = f32(rand.uniform(64 * 128));
+    const aView = rt.tensor(a, [lead + 20 * 64]).rows(lead, lead + 20 * 64).reshape([20, 64]);
+    const out = matmul(aView, rt.tensor(b, [64, 128]));
+    const ref = matmulRef(a.subarray(lead), b, 1, 20, 128, 64, false, false);
+    assertClose(await out.read(), ref.c, `A ${lead} floats into its buffer`, { rtol, scales: ref.scale, atol: 1e-30 });
+  }
+});
+
+const fresh = gpuSuite('matmul texture packing', { tuning: { matmulKernel: 'texture' } });
+fresh('aligned rows are copied (no pack kernel); others take the pack kernel', async ({ rt }) => {
+  if (!rt.adapter.software) return skip('not a CPU adapter: no texture kernel');
+  const pipelines = () => rt.stats().pipelines;
+  rt.empty([4]).dispose(); // compiles the poisoning fill first
+  const start = pipelines();
+  await matmul(rt.tensor(rand.uniform(16 * 64), [16, 64]), rt.tensor(rand.uniform(8 * 64), [8, 64]), { transB: true }).read();
+  assert.is(pipelines() - start, 1, 'the texture kernel alone: both operands copied');
+  await matmul(rt.tensor(rand.uniform(16 * 12), [16, 12]), rt.tensor(rand.uniform(8 * 12), [8, 12]), { transB: true }).read();
+  assert.is(pipelines() - start, 2, 'rows of 48 bytes: the pack kernel');
+});
+fresh.run();
+
 mm('texture kernel: stale values in the scratch textures do not reach C', async ({ rt }) => {
   // A product with NaN and Inf everywhere leaves them in both scratch textures; the next,
   // with K and N not multiples of 4, reads that texture memory past its own K and N.
@@ -151,6 +176,7 @@ texSplit('by rows of A', run({ batch: [], M: 70, N: 20, K: 12, transA: false, tr
 texSplit('by rows of Aᵀ', run({ batch: [], M: 50, N: 9, K: 10, transA: true, transB: true, sharedB: false }));
 texSplit('by batches, B per batch', run({ batch: [5], M: 8, N: 12, K: 10, transA: false, transB: false, sharedB: false }));
 texSplit('by batches, shared B', run({ batch: [2, 3], M: 9, N: 16, K: 20, transA: false, transB: true, sharedB: true }));
+texSplit('by rows and batches, operands copied into the textures (rows of 256 bytes)', run({ batch: [3], M: 50, N: 20, K: 64, transA: false, transB: true, sharedB: false }));
 texSplit('K past a texture side falls back to a storage kernel', run({ batch: [], M: 9, N: 8, K: 100, transA: false, transB: false, sharedB: false }));
 texSplit.run();
 
