@@ -1,6 +1,6 @@
 import * as assert from 'uvu/assert';
 import { matmul } from '../../src/ops/matmul.js';
-import { patientWait, pollingState, spinMs } from '../../src/runtime/poll.js';
+import { napMs, patientWait, pollingState, spinMs } from '../../src/runtime/poll.js';
 import { gpuSuite, skip } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
 
@@ -21,22 +21,28 @@ p('is installed with Dawn in Node, and nowhere else', ({ rt }) => {
   assert.is(pollingState().installed, rt.adapter.host === 'dawn' && hasImmediate);
 });
 
-p("past spinMs of a wait, Dawn's polls become timers; JavaScript callbacks never do", async () => {
+p("past spinMs of a wait, Dawn's polls nap first; JavaScript callbacks never do", async () => {
   if (!pollingState().installed) return skip('no Dawn in this runtime');
+  const naps = () => pollingState().naps;
   let release!: () => void;
   const wait = patientWait(new Promise<void>((r) => { release = r; }));
-  const early = setImmediate(dawnLikeCallback(() => {}));
-  assert.is(kindOf(early), 'Immediate', 'polls at once at the start of a wait');
-  await new Promise((r) => setTimeout(r, spinMs + 5));
+  await new Promise((r) => setTimeout(r, spinMs + 2));
   let ran = false;
-  const late = setImmediate(dawnLikeCallback(() => { ran = true; }));
-  assert.is(kindOf(late), 'Timeout', 'a 1 ms timer later in the wait');
-  assert.is(kindOf(setImmediate(() => {})), 'Immediate', 'a JavaScript callback runs at once');
+  let before = naps();
+  const t0 = performance.now();
+  assert.is(kindOf(setImmediate(dawnLikeCallback(() => { ran = true; }))), 'Immediate');
+  assert.is(naps(), before + 1, 'a native poll naps later in the wait');
+  assert.ok(performance.now() - t0 >= napMs * 0.9, `the nap lasts ${napMs} ms`);
+  before = naps();
+  setImmediate(() => {});
+  assert.is(naps(), before, 'a JavaScript callback does not nap');
   release();
   await wait;
   await new Promise((r) => setTimeout(r, 5));
-  assert.ok(ran, 'the delayed poll still runs');
-  assert.is(kindOf(setImmediate(dawnLikeCallback(() => {}))), 'Immediate', 'outside a wait, polls are immediate');
+  assert.ok(ran, 'the napped poll still runs');
+  before = naps();
+  setImmediate(dawnLikeCallback(() => {}));
+  assert.is(naps(), before, 'outside a wait, polls do not nap');
 });
 
 p('a wait ends its count when the promise rejects, and the error reaches the caller', async () => {
