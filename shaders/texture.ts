@@ -6,14 +6,17 @@ export const packWorkgroupSize = 64;
  * Packs matrices from a storage buffer into an rgba32float texture, four consecutive columns
  * per texel: texel (x, bi * height + r) holds elements (r, 4x .. 4x+3) of matrix bi, zero
  * past the last column and in rows `rows` .. `height` - 1 (a matmul's B is padded to whole
- * vec4s of K this way, so the padding multiplies A's zero padding, never stale texels). `trans` reads each matrix stored transposed ([cols, rows],
- * leading dimension `ld`), so the kernel that samples the texture sees one layout whatever
- * the operand's; f16 sources are widened to f32. One invocation per texel; a launch covers texels `start` .. `texels` - 1.
+ * vec4s of K this way, so the padding multiplies A's zero padding, never stale texels).
+ * `trans` reads each matrix stored transposed ([cols, rows], leading dimension `ld`), so the
+ * kernel that samples the texture sees one layout whatever the operand's; f16 sources are
+ * widened to f32. One invocation per texel; a launch covers texels `start` .. `texels` - 1.
  *
- * Why: llvmpipe loads from a storage buffer one lane and one component at a time, each with
- * a bounds check and a branch (see shaders/matmul.ts), but fetches texels through its
- * sampler code, which computes the addresses of all lanes at once and has no per-lane
- * branch. A matmul that reads its operands from textures ran 2.6-3x faster there.
+ * Why textures: llvmpipe loads from a storage buffer one lane and one component at a time,
+ * each with a bounds check and a branch (see shaders/matmul.ts), but fetches texels through
+ * its sampler code, which computes the addresses of all lanes at once and has no per-lane
+ * branch: a matmul that reads its operands from textures ran 2.6-3x faster there. Operands
+ * whose rows are already texels are copied instead (src/ops/texture.ts); this kernel,
+ * itself bound by per-lane loads, takes the rest.
  */
 export function packTextureSource(srcType: 'f32' | 'f16'): string {
   return /* wgsl */ `

@@ -137,7 +137,6 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     const nb = Math.min(batchesPerPiece, batch - b0);
     for (let m0 = 0; m0 < M; m0 += rowsPerPiece) {
       const rows = Math.min(rowsPerPiece, M - m0);
-      const bindA = transA ? rt.bind(a, b0 * aPer, nb * aPer) : rt.bind(a, b0 * aPer + m0 * K, nb === 1 ? rows * K : nb * aPer);
       const bindC = rt.bind(c, b0 * cPer + m0 * N, nb === 1 ? rows * N : nb * cPer);
       let program: Program, operands: [Bound, Bound], tileRows: number, tileCols: number;
       let uniformsOf: (z0: number, x0: number, y0: number) => Uniforms;
@@ -157,6 +156,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
         uniformsOf = (z0, x0, y0) => new Uniforms().u32(
           rows, N, K, 0, 0, 0, bindC.shift, 0, 0, shared ? 0 : bTexRows, cPer, z0, x0, y0, bindBias?.shift ?? 0);
       } else {
+        const bindA = transA ? rt.bind(a, b0 * aPer, nb * aPer) : rt.bind(a, b0 * aPer + m0 * K, nb === 1 ? rows * K : nb * aPer);
         const bindB = shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer);
         operands = [bindA, bindB];
         // The vec4 subgroup kernel reads A, B and C as vec4s: each piece's shifts must be multiples of 4.

@@ -417,11 +417,10 @@ export class Runtime {
   }
 
   /**
-   * A view of an rgba32float texture of at least `width` x `height` texels that kernels use
-   * as scratch space (the texture matmul packs its operands into them). There is one per
-   * `slot`, grown as needed; the queue's order makes reuse safe, since every launch sees the
-   * writes of the ones recorded before it. The view's contents are whatever the last launch
-   * left there.
+   * An rgba32float texture of at least `width` x `height` texels that kernels use as scratch
+   * space (the texture matmul puts its operands there). There is one per `slot`, grown as
+   * needed; the queue's order makes reuse safe, since every launch and copy sees the writes
+   * of the ones recorded before it. Its contents are whatever the last user left there.
    */
   scratchTexture(slot: string, width: number, height: number): GPUTexture {
     this.checkAlive('scratchTexture');
