@@ -1,4 +1,6 @@
-import { reluForward, tanhForward } from '../ops/activation.js';
+import { reluBackward, reluForward, tanhBackward, tanhForward } from '../ops/activation.js';
+import { crossEntropyBackward, crossEntropyForward, mseBackward, mseForward } from '../ops/loss.js';
+import { matmul } from '../ops/matmul.js';
 import { embeddingForward } from '../ops/embedding.js';
 import { layernormForward } from '../ops/layernorm.js';
 import { permute } from '../ops/transpose.js';
@@ -6,7 +8,7 @@ import { ModelError, ShapeError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { maxSequenceLength, type ModelConfig } from './config.js';
-import { encoderLayerForward, linearForward } from './encoder.js';
+import { encoderLayerBackward, encoderLayerForward, linearBackward, linearForward, type LayerSaved } from './encoder.js';
 import { disposeWeights, loadWeights, type ModelWeights, type WeightSource } from './weights.js';
 
 /** A padded batch of token ids, row-major [batch, seq]. */
@@ -120,6 +122,67 @@ export class EncoderModel {
         : linearForward(tanhForward(linearForward(first, h.dense)), h.outProj);
       return { kind: 'classification' as const, logits };
     });
+  }
+
+  /**
+   * METHOD.md step 1: each example's gradient of its own loss with respect to the head and
+   * neuron masks, at all masks 1: `head` [batch, layers, heads], `neuron` [batch, layers,
+   * intermediate], with each example's loss, `losses` [batch]. The forward keeps what the
+   * backward needs; the backward runs from the loss through the task head to the last
+   * layer's [CLS] row, then through every layer, where the mask gradients are reductions of
+   * what flows back (encoderLayerBackward). No weight gradient is formed.
+   * Classification takes `labels` (cross-entropy), regression (one output) `targets` (squared
+   * error). Question-answering heads and physically pruned models are refused.
+   */
+  maskGradients(b: TokenBatch, target: { labels: Int32Array } | { targets: Float32Array }): { head: Tensor; neuron: Tensor; losses: Tensor } {
+    this.checkBatch(b);
+    const rt = this.rt, c = this.config, h = this.weights.head;
+    if (h.kind === 'qa') throw new ModelError('maskGradients: question-answering heads are not supported yet (span losses); use a classification or regression model');
+    if (this.weights.layers.some((w) => w.keptHeads !== c.heads || w.keptNeurons !== c.intermediate)) {
+      throw new ModelError('maskGradients: the model is physically pruned; mask gradients are taken on the unpruned model');
+    }
+    const L = this.weights.layers.length;
+    const head = rt.tensor(new Float32Array(b.batch * L * c.heads), [b.batch, L, c.heads]);
+    const neuron = rt.tensor(new Float32Array(b.batch * L * c.intermediate), [b.batch, L, c.intermediate]);
+    const losses = rt.tidy(() => {
+      const keyBias = rt.tensor(Float32Array.from(b.attentionMask, (m) => (m ? 0 : float32Min)), [b.batch, b.seq]);
+      const saved: LayerSaved[] = [];
+      let x = this.embed(b);
+      for (const w of this.weights.layers) {
+        const r = encoderLayerForward(x, w, { heads: w.keptHeads, eps: c.layerNormEps }, { keyBias }, true);
+        saved.push(r.saved!);
+        x = r.out;
+      }
+      // The head, forward and back, on the first token.
+      const first = permute(x, [1, 0, 2]).rows(0, 1).reshape([b.batch, c.hidden]);
+      const [inner, outer] = h.kind === 'bert' ? [h.pooler, h.classifier] : h.kind === 'distilbert' ? [h.preClassifier, h.classifier] : [h.dense, h.outProj];
+      const pre = linearForward(first, inner);
+      const act = h.kind === 'distilbert' ? reluForward(pre) : tanhForward(pre);
+      const logits = linearForward(act, outer);
+      let losses: Tensor, dLogits: Tensor;
+      if ('labels' in target) {
+        if (c.numLabels < 2) throw new ModelError(`maskGradients: labels given to a regression model (${c.numLabels} output); pass targets`);
+        const labels = rt.tensor(target.labels, [b.batch], 'i32');
+        losses = crossEntropyForward(logits, labels).losses;
+        dLogits = crossEntropyBackward(logits, labels, { perExample: true });
+      } else {
+        if (c.numLabels !== 1) throw new ModelError(`maskGradients: targets given to a classifier of ${c.numLabels} classes; pass labels`);
+        const targets = rt.tensor(target.targets, [b.batch]);
+        losses = mseForward(logits, targets).losses;
+        dLogits = mseBackward(logits, targets, { perExample: true });
+      }
+      const dAct = linearBackward(dLogits, outer);
+      const dPre = h.kind === 'distilbert' ? reluBackward(pre, dAct) : tanhBackward(act, dAct);
+      const dFirst = linearBackward(dPre, inner);
+      // Into token 0 of each sequence: [batch·hidden, 1] x e0 [1, seq], then [batch, seq, hidden].
+      const e0 = rt.tensor(Float32Array.from({ length: b.seq }, (_, i) => (i === 0 ? 1 : 0)), [1, b.seq]);
+      let d = permute(matmul(dFirst.reshape([b.batch * c.hidden, 1]), e0).reshape([b.batch, c.hidden, b.seq]), [0, 2, 1]);
+      for (let l = L - 1; l >= 0; l--) {
+        d = encoderLayerBackward(saved[l]!, d, this.weights.layers[l]!, { keyBias }, { head, neuron, layer: l });
+      }
+      return losses;
+    });
+    return { head, neuron, losses };
   }
 
   forward(b: TokenBatch, masks: ModelMasks = {}): ModelOutput {
