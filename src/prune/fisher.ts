@@ -1,5 +1,10 @@
 import type { EncoderModel, TokenBatch } from '../models/model.js';
+import { add } from '../ops/elementwise.js';
 import { fisherAccumulate } from '../ops/mask.js';
+import { matmul } from '../ops/matmul.js';
+import { sum } from '../ops/reduce.js';
+import { permute } from '../ops/transpose.js';
+import type { Tensor } from '../runtime/tensor.js';
 import { WgpruneError } from '../runtime/errors.js';
 
 /** One batch of the sample set: its tokens and what its loss compares the output with. */
@@ -15,6 +20,13 @@ export interface FisherInformation {
   /** Examples seen, and whether each batch's summed gradient (the reference code's way) or each example's was squared. */
   examples: number;
   perBatch: boolean;
+  /**
+   * With `grams`: per layer, the Gram matrix of the gradient vectors over the samples,
+   * G[i·k + j] = Σ_samples g_i g_j (k = heads, or intermediate), what the rearrangement of
+   * step 3 needs; its diagonal is the Fisher above.
+   */
+  headGrams?: Float64Array[];
+  neuronGrams?: Float64Array[];
 }
 
 /**
@@ -24,24 +36,44 @@ export interface FisherInformation {
  * Gradients come from `model.maskGradients` and are squared and summed on the device; only
  * the result is read back.
  */
-export async function fisherInformation(model: EncoderModel, batches: Iterable<SampleBatch>, { perBatch = false } = {}): Promise<FisherInformation> {
+export async function fisherInformation(model: EncoderModel, batches: Iterable<SampleBatch>, { perBatch = false, grams = false } = {}): Promise<FisherInformation> {
   const rt = model.rt, c = model.config, L = model.weights.layers.length;
   const head = rt.tensor(new Float32Array(L * c.heads), [L, c.heads]);
   const neuron = rt.tensor(new Float32Array(L * c.intermediate), [L, c.intermediate]);
+  let headGram = grams ? rt.tensor(new Float32Array(L * c.heads * c.heads), [L, c.heads, c.heads]) : null;
+  let neuronGram = grams ? rt.tensor(new Float32Array(L * c.intermediate * c.intermediate), [L, c.intermediate, c.intermediate]) : null;
+  // G_l += g_lᵀ g_l for every layer at once: gradients [batch, L, k] as [L, batch, k] (or
+  // their batch sum, [L, 1, k]), a batched matmul with A transposed.
+  const accumulate = (gram: Tensor, grads: Tensor): Tensor => rt.tidy(() => {
+    const [, layers, k] = grads.shape as [number, number, number];
+    const g = perBatch ? sum(grads, 0).reshape([layers, 1, k]) : permute(grads, [1, 0, 2]);
+    return add(gram, matmul(g, g, { transA: true }));
+  });
   try {
     let examples = 0;
     for (const b of batches) {
       const g = model.maskGradients(b.tokens, b.target);
       fisherAccumulate(head, g.head, { perBatch });
       fisherAccumulate(neuron, g.neuron, { perBatch });
+      if (headGram && neuronGram) {
+        const [h, n] = [accumulate(headGram, g.head), accumulate(neuronGram, g.neuron)];
+        headGram.dispose();
+        neuronGram.dispose();
+        [headGram, neuronGram] = [h, n];
+      }
       for (const t of [g.head, g.neuron, g.losses]) t.dispose();
       examples += b.tokens.batch;
     }
     if (examples === 0) throw new WgpruneError('fisherInformation: the sample set is empty');
     const [h, n] = await Promise.all([head.read(), neuron.read()]);
-    return { head: Float64Array.from(h), neuron: Float64Array.from(n), examples, perBatch };
+    const out: FisherInformation = { head: Float64Array.from(h), neuron: Float64Array.from(n), examples, perBatch };
+    if (headGram && neuronGram) {
+      const split = (data: ArrayLike<number>, k: number) => Array.from({ length: L }, (_, l) => Float64Array.from({ length: k * k }, (_, i) => data[l * k * k + i]!));
+      out.headGrams = split(await headGram.read(), c.heads);
+      out.neuronGrams = split(await neuronGram.read(), c.intermediate);
+    }
+    return out;
   } finally {
-    head.dispose();
-    neuron.dispose();
+    for (const t of [head, neuron, headGram, neuronGram]) t?.dispose();
   }
 }

@@ -31,7 +31,7 @@ f('sums squared per-example gradients, or squared per-batch sums, over the batch
   const batches = [{ tokens: rows(0, 2), target: { labels: Int32Array.from(labels.slice(0, 2)) } }, { tokens: rows(2, 3), target: { labels: Int32Array.from(labels.slice(2)) } }];
   const groupsOf = { head: 2 * 3, neuron: 2 * 10 };
   for (const perBatch of [false, true]) {
-    const fi = await fisherInformation(model, batches, { perBatch });
+    const fi = await fisherInformation(model, batches, { perBatch, grams: true });
     assert.is(fi.examples, 3);
     assert.is(fi.perBatch, perBatch);
     for (const kind of ['head', 'neuron'] as const) {
@@ -49,6 +49,20 @@ f('sums squared per-example gradients, or squared per-batch sums, over the batch
       }
       // The same float32 gradients, squared and summed in float32: 1e-6 of the magnitudes' squares.
       assertClose(fi[kind], want, `${kind} Fisher${perBatch ? ' per batch' : ''}`, { rtol: 1e-6, scales: scale.map((v) => v + 1e-30) });
+      // Gram matrices per layer: Σ over samples (examples, or batch sums) of g_i g_j.
+      const k = n / 2;
+      const samples = perBatch ? [[0, 1], [2]] : [[0], [1], [2]];
+      for (let l = 0; l < 2; l++) {
+        const G = (kind === 'head' ? fi.headGrams : fi.neuronGrams)![l]!;
+        const wantG = new Float64Array(k * k), scaleG = new Float64Array(k * k);
+        for (const group of samples) {
+          const v = (j: number) => group.reduce((acc, e) => acc + g[e * n + l * k + j]!, 0);
+          const a = (j: number) => group.reduce((acc, e) => acc + Math.abs(g[e * n + l * k + j]!), 0);
+          for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) { wantG[i * k + j] += v(i) * v(j); scaleG[i * k + j] += a(i) * a(j); }
+        }
+        assertClose(G, wantG, `${kind} Gram of layer ${l}${perBatch ? ' per batch' : ''}`, { rtol: 1e-6, scales: scaleG.map((x) => x + 1e-30) });
+        for (let j = 0; j < k; j++) assert.ok(Math.abs(G[j * k + j]! - fi[kind][l * k + j]!) <= 1e-6 * scaleG[j * k + j]! + 1e-30, 'diagonal = Fisher');
+      }
     }
   }
   model.dispose();

@@ -1,0 +1,48 @@
+import * as assert from 'uvu/assert';
+import { parseConfig } from '../../src/models/config.js';
+import { EncoderModel } from '../../src/models/model.js';
+import { encoderMacs } from '../../src/prune/flops.js';
+import { findMasks } from '../../src/prune/masks.js';
+import { gpuSuite } from '../helpers/gpu.js';
+import { Random } from '../helpers/random.js';
+import { makeCheckpoint } from '../reference/model.js';
+
+const rand = new Random();
+const r01 = () => rand.uniform(1, 0, 1)[0]!;
+const config = parseConfig({
+  architectures: ['BertForSequenceClassification'], num_labels: 2, hidden_size: 16, num_attention_heads: 4, num_hidden_layers: 3,
+  intermediate_size: 24, vocab_size: 40, max_position_embeddings: 16, type_vocab_size: 2, model_type: 'bert',
+});
+const seq = 8, perBatch = 4;
+
+function randomBatches(count: number) {
+  return Array.from({ length: count }, () => {
+    const lengths = Array.from({ length: perBatch }, () => 3 + Math.floor(r01() * (seq - 2)));
+    const inputIds = new Int32Array(perBatch * seq), attentionMask = new Int32Array(perBatch * seq);
+    lengths.forEach((n, r) => { for (let i = 0; i < n; i++) { inputIds[r * seq + i] = i === 0 ? 2 : 5 + Math.floor(r01() * 30); attentionMask[r * seq + i] = 1; } });
+    return { tokens: { batch: perBatch, seq, inputIds, attentionMask }, target: { labels: Int32Array.from(lengths, (n) => n % 2) } };
+  });
+}
+
+const m = gpuSuite('findMasks');
+
+m('masks within the constraint, the searched counts per layer, a Fisher-block loss no higher after rearranging', async ({ rt }) => {
+  const model = await EncoderModel.load(rt, config, makeCheckpoint(rand, config).source);
+  const shape = { layers: 3, heads: 4, hidden: 16, intermediate: 24, seqLen: 6.5 };
+  for (const constraint of [0.3, 0.6]) {
+    const found = await findMasks(model, randomBatches(3), { constraint, seqLen: shape.seqLen });
+    const heads = found.head.map((l) => l.reduce((a, v) => a + v, 0)), neurons = found.neuron.map((l) => l.reduce((a, v) => a + v, 0));
+    assert.equal(heads, found.search.headMask.map((l) => l.reduce((a, v) => a + v, 0)), 'heads kept per layer as searched');
+    assert.equal(neurons, found.search.neuronMask.map((l) => l.reduce((a, v) => a + v, 0)), 'neurons kept per layer as searched');
+    const macs = encoderMacs(shape, heads.reduce((a, b) => a + b), neurons.reduce((a, b) => a + b));
+    assert.ok(macs <= constraint * encoderMacs(shape), `${macs} MACs within ${constraint}`);
+    assert.ok(found.loss.after <= found.loss.before * (1 + 1e-9), `loss ${found.loss.before} → ${found.loss.after}`);
+    assert.is(found.fisher.examples, 3 * perBatch);
+    // The masks drive the model as they are.
+    const out = model.forward(randomBatches(1)[0]!.tokens, { head: found.head, neuron: found.neuron });
+    if (out.kind === 'classification') assert.ok((await out.logits.read()).every(Number.isFinite));
+  }
+  model.dispose();
+});
+
+m.run();
