@@ -17,6 +17,8 @@ const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The bundled default model and its task's dev set, beside dist/ in the package. */
 export const bundledModel = join(packageRoot, 'models', 'sst2-mini');
 export const bundledData = join(packageRoot, 'data', 'glue', 'SST-2', 'dev.tsv');
+/** 2,048 SST-2 training sentences (data/PROVENANCE.md): the demo's sample set. */
+export const bundledSamples = join(packageRoot, 'data', 'glue', 'SST-2', 'train-2048.tsv');
 
 export interface Loaded {
   rt: Runtime;

@@ -2,25 +2,32 @@ import { parseArgs } from 'node:util';
 import { matmul } from '../ops/matmul.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { createRuntime } from '../runtime/runtime.js';
-import { readGlueTsv } from '../data/files.js';
-import { evaluateGlue } from '../eval/task.js';
-import { bundledData, bundledModel, openModel, positiveInt, progress } from './common.js';
+import { bundledData, bundledSamples } from './common.js';
+import { pruneCommand } from './prune.js';
 
-const help = `usage: wgprune demo [--adapter NAME] [--backend NAME] [--size M,K,N] [--limit N]
+const help = `usage: wgprune demo [--adapter NAME] [--backend NAME] [--size M,K,N] [--constraint C] [--sample-count N] [--limit N]
 
 The main job on the bundled model and data: prints the WebGPU adapter and its limits,
-checks a matmul against a float64 CPU product, then scores the bundled sst2-mini
-(a 4-layer BERT) on the bundled SST-2 dev set, which PyTorch scores 0.8142.
+checks a matmul against a float64 CPU product, then prunes the bundled sst2-mini (a
+4-layer BERT) to 60% of its MACs with \`wgprune prune\` (Fisher information over the
+bundled 2,048 SST-2 training sentences, search, rearrangement; binary masks, no tuning)
+and scores the full and the pruned model on the bundled SST-2 dev set (PyTorch scores
+the full model 0.8142).
 
-  --adapter NAME   Dawn adapter to use (e.g. llvmpipe); default: the first one
-  --backend NAME   Dawn backend (vulkan, metal, d3d12, ...); default: Dawn's choice
-  --size M,K,N     matmul shape (default 512,768,768: BERT-base's attention projection)
-  --limit N        score only the first N sentences`;
+  --adapter NAME     Dawn adapter to use (e.g. llvmpipe); default: the first one
+  --backend NAME     Dawn backend (vulkan, metal, d3d12, ...); default: Dawn's choice
+  --size M,K,N       matmul shape (default 512,768,768: BERT-base's attention projection)
+  --constraint C     fraction of the MACs to keep (default 0.6)
+  --sample-count N   training sentences for the Fisher information (default 2048)
+  --limit N          score only the first N dev sentences`;
 
 export async function demo(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { adapter: { type: 'string' }, backend: { type: 'string' }, size: { type: 'string', default: '512,768,768' }, limit: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      adapter: { type: 'string' }, backend: { type: 'string' }, size: { type: 'string', default: '512,768,768' }, limit: { type: 'string' },
+      constraint: { type: 'string', default: '0.6' }, 'sample-count': { type: 'string', default: '2048' }, help: { type: 'boolean' },
+    },
   });
   if (values.help) { console.log(help); return; }
   const [M, K, N] = values.size!.split(',').map(Number) as [number, number, number];
@@ -58,16 +65,9 @@ export async function demo(args: string[]): Promise<void> {
     rt.destroy();
   }
 
-  const data = await readGlueTsv('sst2', bundledData);
-  if (values.limit) data.examples.splice(positiveInt(values.limit, '--limit', 0));
-  const loaded = await openModel(bundledModel, dawnOptions);
-  try {
-    const t0 = performance.now();
-    const r = await evaluateGlue(loaded.model, loaded.tokenizer, data, { onProgress: progress('sentences') });
-    const secs = (performance.now() - t0) / 1000;
-    console.log(`sst2-mini on SST-2 dev: accuracy ${r.metrics.accuracy!.toFixed(4)} on ${r.examples} sentences in ${secs.toFixed(1)} s (${(r.examples / secs).toFixed(1)} sentences/s); PyTorch: 0.8142 on all 872`);
-  } finally {
-    loaded.model.dispose();
-    loaded.rt.destroy();
-  }
+  console.log(`\nprune:    sst2-mini to ${values.constraint} of its MACs; PyTorch scores the full model 0.8142 on all 872 dev sentences`);
+  await pruneCommand([
+    '--task', 'sst2', '--samples', bundledSamples, '--sample-count', values['sample-count']!, `--constraint=${values.constraint}`,
+    '--data', bundledData, ...(values.limit ? ['--limit', values.limit] : []), ...(values.adapter ? ['--adapter', values.adapter] : []),
+  ]);
 }

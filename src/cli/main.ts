@@ -1,12 +1,14 @@
 import { demo } from './demo.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
+import { pruneCommand } from './prune.js';
 import { WgpruneError } from '../runtime/errors.js';
 
 const commands: Record<string, { run: (args: string[]) => Promise<void>; help: string }> = {
   demo: { run: demo, help: 'run the kernels on this machine\'s WebGPU adapter and check them against the CPU' },
   eval: { run: evalCommand, help: 'score a model on a GLUE task or SQuAD dev set' },
   predict: { run: predictCommand, help: 'write per-example logits or answers as JSON lines' },
+  prune: { run: pruneCommand, help: 'find the heads and neurons to keep under a MACs budget (steps 1-3; binary masks)' },
 };
 
 function usage(): string {
