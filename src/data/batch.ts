@@ -33,7 +33,7 @@ export interface BatchOptions {
 }
 
 /** mulberry32: a small seeded generator, so that a shuffled order repeats. */
-function random(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -53,7 +53,7 @@ export function makeBatches(examples: readonly EncodedExample[], opts: BatchOpti
   const groups: number[][] = [];
   for (let i = 0; i < indices.length; i += batchSize) groups.push(indices.slice(i, i + batchSize));
   if (order === 'shuffled') {
-    const rand = random(opts.seed ?? 0);
+    const rand = seededRandom(opts.seed ?? 0);
     for (let i = groups.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [groups[i], groups[j]] = [groups[j]!, groups[i]!];

@@ -1,4 +1,4 @@
-import { makeBatches } from '../data/batch.js';
+import { makeBatches, seededRandom } from '../data/batch.js';
 import { GLUE_TASK_INFO, type GlueData } from '../data/glue.js';
 import { DataError } from '../data/text.js';
 import { labelMap } from '../eval/task.js';
@@ -15,18 +15,6 @@ export interface SampleOptions {
   seed?: number;
 }
 
-/** mulberry32, as src/data/batch.ts uses for its shuffles. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The sample set of the Fisher step: `count` labelled examples drawn at random (seeded)
  * from a task's training data, tokenized and batched by length, each batch with the targets
@@ -39,7 +27,7 @@ export function sampleBatches(config: ModelConfig, tokenizer: Tokenizer, data: G
   if (n === 0) throw new DataError(data.task, undefined, 'the sample set is empty');
   const count = Math.min(opts.count ?? 2048, n);
   // A partial Fisher-Yates shuffle: the first `count` of a seeded permutation.
-  const order = Array.from({ length: n }, (_, i) => i), rand = random(opts.seed ?? 0);
+  const order = Array.from({ length: n }, (_, i) => i), rand = seededRandom(opts.seed ?? 0);
   for (let i = 0; i < count; i++) {
     const j = i + Math.floor(rand() * (n - i));
     [order[i], order[j]] = [order[j]!, order[i]!];

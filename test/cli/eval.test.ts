@@ -1,20 +1,10 @@
 import * as assert from 'uvu/assert';
+import { wgprune } from '../helpers/cli.js';
 import { gpuSuite, skip } from '../helpers/gpu.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const sst2 = 'test/fixtures/data/glue/SST-2/dev.tsv'; // the first 30 SST-2 dev sentences
 
-/** Runs the built CLI (dist/cli.js) and returns its exit code and output. */
-async function wgprune(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const t = gpuSuite('cli');
 

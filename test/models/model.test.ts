@@ -1,23 +1,15 @@
 import * as assert from 'uvu/assert';
-import { parseConfig, type ModelConfig } from '../../src/models/config.js';
+import { parseConfig } from '../../src/models/config.js';
 import { EncoderModel, type ModelOutput } from '../../src/models/model.js';
 import { canonicalTensors, type WeightSource } from '../../src/models/weights.js';
 import { assertClose, rejected, thrown } from '../helpers/compare.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
-import { makeCheckpoint } from '../reference/model.js';
+import { makeCheckpoint, smallConfig } from '../reference/model.js';
 
 const rand = new Random();
 
-function configFor(architecture: string, extra: Record<string, unknown> = {}): ModelConfig {
-  const distil = architecture.startsWith('Distil');
-  const roberta = architecture.startsWith('Roberta');
-  const base = distil
-    ? { dim: 12, n_heads: 3, n_layers: 2, hidden_dim: 10, vocab_size: 30, max_position_embeddings: 16, model_type: 'distilbert' }
-    : { hidden_size: 12, num_attention_heads: 3, num_hidden_layers: 2, intermediate_size: 10, vocab_size: 30, max_position_embeddings: 16,
-      type_vocab_size: roberta ? 1 : 2, layer_norm_eps: roberta ? 1e-5 : 1e-12, model_type: roberta ? 'roberta' : 'bert', pad_token_id: roberta ? 1 : 0 };
-  return parseConfig({ architectures: [architecture], num_labels: 3, ...base, ...extra });
-}
+const configFor = (architecture: string, extra: Record<string, unknown> = {}) => smallConfig(architecture, { num_labels: 3, ...extra });
 
 const batch = 3, seq = 7;
 const ids = [2, 11, 12, 13, 3, 0, 0, 2, 14, 15, 16, 17, 18, 3, 2, 19, 3, 0, 0, 0, 0];
