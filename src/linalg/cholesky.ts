@@ -3,16 +3,16 @@ import { WgpruneError } from '../runtime/errors.js';
 /** The system is not positive definite even after damping (a pivot fell to <= 0). */
 export class NotPositiveDefiniteError extends WgpruneError {}
 
-/** Σ_{t<n} L[a + t] L[b + t], four independent accumulators so the multiply-adds overlap. */
-function rowDot(L: Float64Array, a: number, b: number, n: number): number {
+/** Σ_{t<n} u[a + t] v[b + t], four independent accumulators so the multiply-adds overlap. */
+function dot(u: Float64Array, a: number, v: Float64Array, b: number, n: number): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = 0;
   for (; t + 3 < n; t += 4) {
-    s0 += L[a + t]! * L[b + t]!;
-    s1 += L[a + t + 1]! * L[b + t + 1]!;
-    s2 += L[a + t + 2]! * L[b + t + 2]!;
-    s3 += L[a + t + 3]! * L[b + t + 3]!;
+    s0 += u[a + t]! * v[b + t]!;
+    s1 += u[a + t + 1]! * v[b + t + 1]!;
+    s2 += u[a + t + 2]! * v[b + t + 2]!;
+    s3 += u[a + t + 3]! * v[b + t + 3]!;
   }
-  for (; t < n; t++) s0 += L[a + t]! * L[b + t]!;
+  for (; t < n; t++) s0 += u[a + t]! * v[b + t]!;
   return (s0 + s1) + (s2 + s3);
 }
 
@@ -29,7 +29,7 @@ export function choleskyFactor(g: ArrayLike<number>, k: number, damping: number)
     const ri = i * k;
     for (let j = 0; j <= i; j++) {
       const rj = j * k;
-      const s = g[ri + j]! + (i === j ? damping : 0) - rowDot(L, ri, rj, j);
+      const s = g[ri + j]! + (i === j ? damping : 0) - dot(L, ri, L, rj, j);
       if (i === j) {
         if (!(s > 0)) throw new NotPositiveDefiniteError(`solveDamped: pivot ${i} is ${s}; the matrix is not positive definite with damping ${damping}`);
         L[ri + i] = Math.sqrt(s);
@@ -45,7 +45,7 @@ export function choleskyFactor(g: ArrayLike<number>, k: number, damping: number)
 export function choleskySolve(L: Float64Array, r: ArrayLike<number>, k: number): Float64Array {
   const x = Float64Array.from(r);
   for (let i = 0; i < k; i++) {
-    x[i] = (x[i]! - rowDot2(L, i * k, x, i)) / L[i * k + i]!;
+    x[i] = (x[i]! - dot(L, i * k, x, 0, i)) / L[i * k + i]!;
   }
   for (let i = k - 1; i >= 0; i--) {
     let s = x[i]!;
@@ -53,17 +53,6 @@ export function choleskySolve(L: Float64Array, r: ArrayLike<number>, k: number):
     x[i] = s / L[i * k + i]!;
   }
   return x;
-}
-
-/** Σ_{t<n} L[a + t] x[t]. */
-function rowDot2(L: Float64Array, a: number, x: Float64Array, n: number): number {
-  let s0 = 0, s1 = 0, t = 0;
-  for (; t + 1 < n; t += 2) {
-    s0 += L[a + t]! * x[t]!;
-    s1 += L[a + t + 1]! * x[t + 1]!;
-  }
-  for (; t < n; t++) s0 += L[a + t]! * x[t]!;
-  return s0 + s1;
 }
 
 /**
