@@ -4,7 +4,7 @@ import { WgpruneError } from '../runtime/errors.js';
 export class NotPositiveDefiniteError extends WgpruneError {}
 
 /** Σ_{t<n} u[a + t] v[b + t], four independent accumulators so the multiply-adds overlap. */
-function dot(u: Float64Array, a: number, v: Float64Array, b: number, n: number): number {
+export function dot(u: Float64Array, a: number, v: Float64Array, b: number, n: number): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = 0;
   for (; t + 3 < n; t += 4) {
     s0 += u[a + t]! * v[b + t]!;
