@@ -73,3 +73,77 @@ export async function directoryFolder(dirPath: string): Promise<Folder> {
 export async function openCheckpointDirectory(dirPath: string): Promise<Checkpoint> {
   return openCheckpoint(await directoryFolder(dirPath));
 }
+
+/** Whether `inner` is `outer` or lies inside it (real paths, so links and `./x` against `x` compare equal). */
+async function within(inner: string, outer: string): Promise<boolean> {
+  const { path } = await nodeModules();
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** The real path of `p`, or of its nearest existing ancestor joined with the rest. */
+async function realPathOf(p: string): Promise<string> {
+  const { fs, path } = await nodeModules();
+  const abs = path.resolve(p);
+  try {
+    return await fs.realpath(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(await realPathOf(parent), path.basename(abs));
+  }
+}
+
+/**
+ * Checks, before any work, that a model folder can be written at `dir`: its parent is an
+ * existing folder, `dir` does not exist (or `force`, and it is a folder), and it neither is,
+ * contains nor lies inside any of `inputs` (compared by real path). Throws a
+ * CheckpointError that says which.
+ */
+export async function checkOutputFolder(dir: string, { force = false, inputs = [] as string[] } = {}): Promise<void> {
+  const { fs, path } = await nodeModules();
+  const parent = path.dirname(path.resolve(dir));
+  const ps = await fs.stat(parent).catch(() => null);
+  if (!ps?.isDirectory()) throw new CheckpointError(`${dir}: the folder to write it in (${parent}) does not exist`);
+  const st = await fs.lstat(dir).catch(() => null);
+  if (st && !force) throw new CheckpointError(`${dir}: already exists; choose another folder, or pass --force to replace it`);
+  if (st && !st.isDirectory()) throw new CheckpointError(`${dir}: exists and is not a folder; it is not replaced`);
+  const out = await realPathOf(dir);
+  for (const input of inputs) {
+    const real = await realPathOf(input);
+    if (await within(real, out)) throw new CheckpointError(`${dir}: would replace or contain the input ${input}`);
+    if (await within(out, real)) throw new CheckpointError(`${dir}: lies inside the input ${input}, which is never written to`);
+  }
+}
+
+/**
+ * Writes a folder of files (name → byte chunks) at `dir`: into a temporary sibling first,
+ * renamed to `dir` once every file is complete, so an interrupted run leaves no half
+ * folder. An existing `dir` is refused unless `force`; then it is replaced only after the
+ * new folder is complete.
+ */
+export async function writeFolder(dir: string, files: ReadonlyMap<string, readonly Uint8Array[]>, { force = false } = {}): Promise<void> {
+  const { fs, path } = await nodeModules();
+  const abs = path.resolve(dir), stamp = `${process.pid}-${Date.now()}`;
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${stamp}.tmp`);
+  const old = path.join(path.dirname(abs), `.${path.basename(abs)}.${stamp}.old`);
+  await fs.mkdir(tmp);
+  try {
+    for (const [name, chunks] of files) {
+      if (name.includes('/') || name.includes('\\') || name === '..' || name === '.') throw new CheckpointError(`writeFolder: bad file name "${name}"`);
+      const handle = await fs.open(path.join(tmp, name), 'w');
+      try {
+        for (const c of chunks) await handle.write(c);
+      } finally {
+        await handle.close();
+      }
+    }
+    const exists = await fs.lstat(abs).then(() => true, () => false);
+    if (exists && !force) throw new CheckpointError(`${dir}: already exists; choose another folder, or pass --force to replace it`);
+    if (exists) await fs.rename(abs, old);
+    await fs.rename(tmp, abs);
+    if (exists) await fs.rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}

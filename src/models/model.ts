@@ -1,5 +1,6 @@
 import { reluBackward, reluForward, tanhBackward, tanhForward } from '../ops/activation.js';
-import { crossEntropyBackward, crossEntropyForward, mseBackward, mseForward } from '../ops/loss.js';
+import { add } from '../ops/elementwise.js';
+import { crossEntropyBackward, crossEntropyForward, mseBackward, mseForward, spanLossBackward, spanLossForward } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
 import { embeddingForward } from '../ops/embedding.js';
 import { layernormForward } from '../ops/layernorm.js';
@@ -25,6 +26,12 @@ export interface ModelMasks {
   head?: ArrayLike<number>[];
   neuron?: ArrayLike<number>[];
 }
+
+/** Start and end token of each example's answer (run_qa.py's training labels). */
+export type SpanTarget = { startPositions: Int32Array; endPositions: Int32Array };
+
+/** What maskGradients compares the output with: class labels, regression targets, or answer spans. */
+export type MaskGradientTarget = { labels: Int32Array } | { targets: Float32Array } | SpanTarget;
 
 export type ModelOutput = { kind: 'classification'; logits: Tensor } | { kind: 'question-answering'; start: Tensor; end: Tensor };
 
@@ -52,8 +59,8 @@ export class EncoderModel {
     if (b.seq > max) throw new ModelError(`model: sequences of ${b.seq} tokens are longer than this model's ${max} positions; truncate them (e.g. --max-length ${max})`);
   }
 
-  /** [batch, seq, hidden] after the embeddings' LayerNorm. */
-  private embed(b: TokenBatch): Tensor {
+  /** [batch, seq, hidden] after the embeddings' LayerNorm: the first layer's input. */
+  embed(b: TokenBatch): Tensor {
     const rt = this.rt, e = this.weights.embeddings;
     return rt.tidy(() => {
       const ids = rt.tensor(b.inputIds, [b.batch, b.seq], 'i32');
@@ -128,16 +135,22 @@ export class EncoderModel {
    * METHOD.md step 1: each example's gradient of its own loss with respect to the head and
    * neuron masks, at all masks 1: `head` [batch, layers, heads], `neuron` [batch, layers,
    * intermediate], with each example's loss, `losses` [batch]. The forward keeps what the
-   * backward needs; the backward runs from the loss through the task head to the last
-   * layer's [CLS] row, then through every layer, where the mask gradients are reductions of
+   * backward needs; the backward runs from the loss through the task head to the final
+   * hidden states, then through every layer, where the mask gradients are reductions of
    * what flows back (encoderLayerBackward). No weight gradient is formed.
    * Classification takes `labels` (cross-entropy), regression (one output) `targets` (squared
-   * error). Question-answering heads and physically pruned models are refused.
+   * error), question answering `startPositions` and `endPositions` (Hugging Face's span loss,
+   * (start CE + end CE) / 2 per example, positions clamped to [0, seq] and seq ignored).
+   * Physically pruned models are refused.
    */
-  maskGradients(b: TokenBatch, target: { labels: Int32Array } | { targets: Float32Array }): { head: Tensor; neuron: Tensor; losses: Tensor } {
+  maskGradients(b: TokenBatch, target: MaskGradientTarget): { head: Tensor; neuron: Tensor; losses: Tensor } {
     this.checkBatch(b);
-    const rt = this.rt, c = this.config, h = this.weights.head;
-    if (h.kind === 'qa') throw new ModelError('maskGradients: question-answering heads are not supported yet (span losses); use a classification or regression model');
+    const rt = this.rt, c = this.config;
+    if (this.weights.head.kind === 'qa') {
+      if (!('startPositions' in target)) throw new ModelError(`maskGradients: ${'labels' in target ? 'labels' : 'targets'} given to a question-answering model; pass startPositions and endPositions`);
+    } else if ('startPositions' in target) {
+      throw new ModelError(`maskGradients: start and end positions given to a ${c.numLabels === 1 ? 'regression model' : 'classifier'}; pass ${c.numLabels === 1 ? 'targets' : 'labels'}`);
+    }
     if (this.weights.layers.some((w) => w.keptHeads !== c.heads || w.keptNeurons !== c.intermediate)) {
       throw new ModelError('maskGradients: the model is physically pruned; mask gradients are taken on the unpruned model');
     }
@@ -153,36 +166,69 @@ export class EncoderModel {
         saved.push(r.saved!);
         x = r.out;
       }
-      // The head, forward and back, on the first token.
-      const first = permute(x, [1, 0, 2]).rows(0, 1).reshape([b.batch, c.hidden]);
-      const [inner, outer] = h.kind === 'bert' ? [h.pooler, h.classifier] : h.kind === 'distilbert' ? [h.preClassifier, h.classifier] : [h.dense, h.outProj];
-      const pre = linearForward(first, inner);
-      const act = h.kind === 'distilbert' ? reluForward(pre) : tanhForward(pre);
-      const logits = linearForward(act, outer);
-      let losses: Tensor, dLogits: Tensor;
-      if ('labels' in target) {
-        if (c.numLabels < 2) throw new ModelError(`maskGradients: labels given to a regression model (${c.numLabels} output); pass targets`);
-        const labels = rt.tensor(target.labels, [b.batch], 'i32');
-        losses = crossEntropyForward(logits, labels).losses;
-        dLogits = crossEntropyBackward(logits, labels, { perExample: true });
-      } else {
-        if (c.numLabels !== 1) throw new ModelError(`maskGradients: targets given to a classifier of ${c.numLabels} classes; pass labels`);
-        const targets = rt.tensor(target.targets, [b.batch]);
-        losses = mseForward(logits, targets).losses;
-        dLogits = mseBackward(logits, targets, { perExample: true });
-      }
-      const dAct = linearBackward(dLogits, outer);
-      const dPre = h.kind === 'distilbert' ? reluBackward(pre, dAct) : tanhBackward(act, dAct);
-      const dFirst = linearBackward(dPre, inner);
-      // Into token 0 of each sequence: [batch·hidden, 1] x e0 [1, seq], then [batch, seq, hidden].
-      const e0 = rt.tensor(Float32Array.from({ length: b.seq }, (_, i) => (i === 0 ? 1 : 0)), [1, b.seq]);
-      let d = permute(matmul(dFirst.reshape([b.batch * c.hidden, 1]), e0).reshape([b.batch, c.hidden, b.seq]), [0, 2, 1]);
+      const top = 'startPositions' in target ? this.spanHeadBackward(x, target) : this.classifierHeadBackward(x, target);
+      let d = top.dHidden;
       for (let l = L - 1; l >= 0; l--) {
         d = encoderLayerBackward(saved[l]!, d, this.weights.layers[l]!, { keyBias }, { head, neuron, layer: l });
       }
-      return losses;
+      return top.losses;
     });
     return { head, neuron, losses };
+  }
+
+  /**
+   * Classification or regression head, forward and back, from the final hidden states
+   * [batch, seq, hidden]: each example's loss [batch] and its gradient with respect to the
+   * hidden states, non-zero only on the first token ([CLS] / <s>). Call inside rt.tidy.
+   */
+  private classifierHeadBackward(x: Tensor, target: { labels: Int32Array } | { targets: Float32Array }): { losses: Tensor; dHidden: Tensor } {
+    const rt = this.rt, c = this.config, h = this.weights.head;
+    if (h.kind === 'qa') throw new ModelError('maskGradients: a question-answering head has no classifier');
+    const [batch, seq] = x.shape as [number, number, number];
+    const first = permute(x, [1, 0, 2]).rows(0, 1).reshape([batch, c.hidden]);
+    const [inner, outer] = h.kind === 'bert' ? [h.pooler, h.classifier] : h.kind === 'distilbert' ? [h.preClassifier, h.classifier] : [h.dense, h.outProj];
+    const pre = linearForward(first, inner);
+    const act = h.kind === 'distilbert' ? reluForward(pre) : tanhForward(pre);
+    const logits = linearForward(act, outer);
+    let losses: Tensor, dLogits: Tensor;
+    if ('labels' in target) {
+      if (c.numLabels < 2) throw new ModelError(`maskGradients: labels given to a regression model (${c.numLabels} output); pass targets`);
+      const labels = rt.tensor(target.labels, [batch], 'i32');
+      losses = crossEntropyForward(logits, labels).losses;
+      dLogits = crossEntropyBackward(logits, labels, { perExample: true });
+    } else {
+      if (c.numLabels !== 1) throw new ModelError(`maskGradients: targets given to a classifier of ${c.numLabels} classes; pass labels`);
+      const targets = rt.tensor(target.targets, [batch]);
+      losses = mseForward(logits, targets).losses;
+      dLogits = mseBackward(logits, targets, { perExample: true });
+    }
+    const dAct = linearBackward(dLogits, outer);
+    const dPre = h.kind === 'distilbert' ? reluBackward(pre, dAct) : tanhBackward(act, dAct);
+    const dFirst = linearBackward(dPre, inner);
+    // Into token 0 of each sequence: [batch·hidden, 1] x e0 [1, seq], then [batch, seq, hidden].
+    const e0 = rt.tensor(Float32Array.from({ length: seq }, (_, i) => (i === 0 ? 1 : 0)), [1, seq]);
+    const dHidden = permute(matmul(dFirst.reshape([batch * c.hidden, 1]), e0).reshape([batch, c.hidden, seq]), [0, 2, 1]);
+    return { losses, dHidden };
+  }
+
+  /**
+   * Question-answering head, forward and back, from the final hidden states [batch, seq,
+   * hidden]: each example's span loss [batch] and its gradient with respect to every token's
+   * hidden state, [dStart, dEnd] [batch, seq, 2] through the qa Linear. Call inside rt.tidy.
+   */
+  private spanHeadBackward(x: Tensor, target: SpanTarget): { losses: Tensor; dHidden: Tensor } {
+    const rt = this.rt, c = this.config, h = this.weights.head;
+    if (h.kind !== 'qa') throw new ModelError('maskGradients: start and end positions need a question-answering head');
+    const [batch, seq] = x.shape as [number, number, number];
+    const out = this.head(x) as Extract<ModelOutput, { kind: 'question-answering' }>;
+    const startPositions = rt.tensor(target.startPositions, [batch], 'i32'), endPositions = rt.tensor(target.endPositions, [batch], 'i32');
+    const losses = spanLossForward(out.start, out.end, startPositions, endPositions).losses;
+    const { dStart, dEnd } = spanLossBackward(out.start, out.end, startPositions, endPositions, { perExample: true }); // [batch, seq] each
+    // Stacked as [batch·seq, 2] (column 0 start, column 1 end, as head() splits the logits):
+    // each through a one-hot row, for want of a concatenation op.
+    const column = (j: number) => rt.tensor(Float32Array.from({ length: 2 }, (_, i) => (i === j ? 1 : 0)), [1, 2]);
+    const dLogits = add(matmul(dStart.reshape([batch * seq, 1]), column(0)), matmul(dEnd.reshape([batch * seq, 1]), column(1)));
+    return { losses, dHidden: linearBackward(dLogits, h.qa).reshape([batch, seq, c.hidden]) };
   }
 
   forward(b: TokenBatch, masks: ModelMasks = {}): ModelOutput {

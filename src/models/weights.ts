@@ -73,6 +73,15 @@ function headNames(config: ModelConfig, p: string) {
 }
 
 /**
+ * Hugging Face's names of this config's tensors, under the base model's prefix
+ * (`bert.`, `distilbert.`, `roberta.`): what a checkpoint we write uses.
+ */
+export function parameterNames(config: ModelConfig) {
+  const p = `${config.modelType}.`;
+  return { ...names(config, p), head: headNames(config, p) };
+}
+
+/**
  * Checks every tensor the architecture needs against config.json before anything is read
  * or allocated, and returns the plan: names, shapes, and each layer's kept heads and
  * neurons (a pruned model has fewer rows in its projections). Older BERT checkpoints name

@@ -1,4 +1,4 @@
-import type { EncoderModel, TokenBatch } from '../models/model.js';
+import type { EncoderModel, MaskGradientTarget, TokenBatch } from '../models/model.js';
 import { add } from '../ops/elementwise.js';
 import { fisherAccumulate } from '../ops/mask.js';
 import { matmul } from '../ops/matmul.js';
@@ -10,7 +10,8 @@ import { WgpruneError } from '../runtime/errors.js';
 /** One batch of the sample set: its tokens and what its loss compares the output with. */
 export interface SampleBatch {
   tokens: TokenBatch;
-  target: { labels: Int32Array } | { targets: Float32Array };
+  /** Class labels, regression targets, or (question answering) answer start and end tokens. */
+  target: MaskGradientTarget;
 }
 
 export interface FisherInformation {

@@ -1,0 +1,307 @@
+import { NotPositiveDefiniteError } from '../linalg/cholesky.js';
+import { solveNormalEquations } from '../linalg/solve.js';
+import { encoderLayerForward, linearForward } from '../models/encoder.js';
+import type { EncoderModel } from '../models/model.js';
+import type { LayerWeights } from '../models/weights.js';
+import { attentionForward, disposeAttention } from '../ops/attention.js';
+import { add, mul, sub } from '../ops/elementwise.js';
+import { layernormForward } from '../ops/layernorm.js';
+import { applyMask } from '../ops/mask.js';
+import { matmul } from '../ops/matmul.js';
+import { sum } from '../ops/reduce.js';
+import { ShapeError, WgpruneError } from '../runtime/errors.js';
+import type { Tensor } from '../runtime/tensor.js';
+import type { SampleBatch } from './fisher.js';
+import { disposeLayer, keptIndices, pruneLayer, readLayer, uploadLayer, type LayerArrays } from './fold.js';
+
+/** Per-layer mask values: [layers][heads] and [layers][intermediate], 0 where pruned. */
+export interface Masks {
+  head: number[][];
+  neuron: number[][];
+}
+
+export interface TuneOptions {
+  /** Ridge toward m = 1: (G + damping I) δ = Aᵀb − G·1 (the reference code's damping, 1). */
+  damping?: number;
+  /** Tune layer 0's attention too (the reference code skips it). */
+  firstAttention?: boolean;
+  /** Binary masks of the teacher whose sub-layer outputs are the targets (default: the unpruned model). */
+  teacher?: Masks;
+  /** The last layer's FFN reconstructs only the first token of each sequence (classification). */
+  firstTokenOnly?: boolean;
+  /** Guard: a tuned value outside [−bound, bound] stops tuning (the reference code's 10). */
+  bound?: number;
+  /** Called after each sub-layer: done and total sub-layers. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What happened to one sub-layer. */
+export interface TuneLogEntry {
+  layer: number;
+  block: 'attention' | 'ffn';
+  /** Heads or neurons kept (the unknowns of its least squares). */
+  size: number;
+  status: 'tuned' | 'skipped' | 'empty' | 'stopped' | 'not reached';
+  /** Smallest and largest tuned value (tuned), or the offending ones (stopped). */
+  min?: number;
+  max?: number;
+  reason?: string;
+  ms: number;
+}
+
+export interface TunedMasks extends Masks {
+  log: TuneLogEntry[];
+  /** Where the guard stopped tuning, if it did. */
+  stopped?: { layer: number; block: 'attention' | 'ffn'; reason: string };
+}
+
+const float32Min = -3.4028234663852886e38;
+
+/** Per batch, what every layer's passes share: the key bias and the row masks of the least squares. */
+interface BatchState {
+  batch: SampleBatch;
+  keyBias: Tensor;
+  /** [batch·seq]: 1 on tokens, 0 on padding; and 1 on each sequence's first token only. */
+  tokens: Tensor;
+  first: Tensor;
+  /** Input of the current layer: the teacher's and the student's (the pruned model with the masks tuned so far). */
+  teacher: Tensor;
+  student: Tensor;
+}
+
+/** The attention sub-layer: the (unmasked) context of its heads [batch, seq, heads·headDim], and the sum before LayerNorm. */
+function attentionBlock(x: Tensor, w: LayerWeights, keyBias: Tensor): { context?: Tensor; residual: Tensor } {
+  if (w.keptHeads === 0) return { residual: add(x, w.attentionOutput.bias) };
+  const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
+  const att = attentionForward(q, k, v, w.keptHeads, { keyBias });
+  disposeAttention(att.saved);
+  for (const t of [q, k, v]) t.dispose();
+  const projected = linearForward(att.out, w.attentionOutput);
+  const residual = add(projected, x);
+  projected.dispose();
+  return { context: att.out, residual };
+}
+
+/** The FFN sub-layer from its input h1: the activations of its neurons and the sum before LayerNorm. */
+function ffnBlock(h1: Tensor, w: LayerWeights): { activation?: Tensor; residual: Tensor } {
+  if (w.keptNeurons === 0) return { residual: add(h1, w.output.bias) };
+  const activation = linearForward(h1, w.intermediate, { gelu: true });
+  const out = linearForward(activation, w.output);
+  const residual = add(out, h1);
+  out.dispose();
+  return { activation, residual };
+}
+
+/**
+ * Step 4 of docs/method.md: the mask values, layer by layer from the first, by least squares.
+ * Each sub-layer's kept heads (neurons) are the columns of A; its target is the teacher's
+ * sub-layer output before LayerNorm with the student's own residual input and the output
+ * bias taken off, so that A m ≈ b is linear in the kept mask values m. The student runs the
+ * physically pruned layers with the values tuned so far folded in (src/prune/fold.ts), so
+ * its inputs carry the errors of the layers before. The normal equations are accumulated on
+ * the device over all batches, padding rows zeroed:
+ * - heads: with C = Σ_t ctx(t)ᵀ ctx(t) and M = W_oᵀ W_o ([kept·headDim]²), (AᵀA)_hg is the
+ *   sum of block (h, g) of C ∘ M, and (Aᵀb)_h the sum over the head's columns of
+ *   Σ_t ctx(t) ∘ (b(t) W_o): no [heads, tokens, hidden] tensor is formed;
+ * - neurons: AᵀA = (aᵀa) ∘ (W2ᵀ W2), Aᵀb = Σ_t a(t) ∘ (b(t) W2).
+ * The damped solve toward 1, (G + damping I) δ = Aᵀb − G·1, m = 1 + δ, is solveNormalEquations.
+ * Guard: a failed solve or a value outside [−bound, bound] stops tuning there; what was
+ * tuned before is kept and the rest keeps its input values.
+ * `masks` are the binary masks of steps 2-3; the model must be unpruned.
+ */
+export async function tuneMasks(model: EncoderModel, batches: readonly SampleBatch[], masks: Masks, options: TuneOptions = {}): Promise<TunedMasks> {
+  const rt = model.rt, c = model.config, L = model.weights.layers.length;
+  const damping = options.damping ?? 1, bound = options.bound ?? 10;
+  if (!(damping >= 0 && Number.isFinite(damping))) throw new WgpruneError(`tuneMasks: damping must be a finite number >= 0, got ${damping}`);
+  if (batches.length === 0) throw new WgpruneError('tuneMasks: the sample set is empty');
+  const check = (m: Masks, what: string) => {
+    if (m.head.length !== L || m.neuron.length !== L || m.head.some((h) => h.length !== c.heads) || m.neuron.some((n) => n.length !== c.intermediate)) {
+      throw new ShapeError(`tuneMasks: ${what} must be ${L} layers of ${c.heads} head and ${c.intermediate} neuron values`);
+    }
+  };
+  check(masks, 'masks');
+  if (options.teacher) check(options.teacher, 'the teacher masks');
+  if (model.weights.layers.some((w) => w.keptHeads !== c.heads || w.keptNeurons !== c.intermediate)) {
+    throw new WgpruneError('tuneMasks: the model is physically pruned; masks are tuned on the unpruned model');
+  }
+  const head = masks.head.map((h) => Array.from(h)), neuron = masks.neuron.map((n) => Array.from(n));
+  const headDim = c.hidden / c.heads;
+  const log: TuneLogEntry[] = [];
+  let stopped: TunedMasks['stopped'];
+  const total = 2 * L;
+
+  const states: BatchState[] = batches.map((b) => {
+    const { batch, seq, attentionMask } = b.tokens;
+    const x = rt.keep(model.embed(b.tokens));
+    return {
+      batch: b,
+      keyBias: rt.keep(rt.tensor(Float32Array.from(attentionMask, (m) => (m ? 0 : float32Min)), [batch, seq])),
+      tokens: rt.keep(rt.tensor(Float32Array.from(attentionMask, (m) => (m ? 1 : 0)), [batch * seq])),
+      first: rt.keep(rt.tensor(Float32Array.from(attentionMask, (m, i) => (m && i % seq === 0 ? 1 : 0)), [batch * seq])),
+      teacher: x, student: x,
+    };
+  });
+  const uploaded: LayerWeights[] = [];
+  const upload = (l: LayerArrays) => { const w = uploadLayer(rt, l); uploaded.push(w); return w; };
+  const release = (w: LayerWeights) => { uploaded.splice(uploaded.indexOf(w), 1); disposeLayer(w); };
+
+  /**
+   * Solves one sub-layer's damped system from the accumulated normal equations (read back
+   * as float64); returns the values, or why the guard stops.
+   */
+  const solve = async (g: Float64Array, r: Float64Array, k: number): Promise<{ values: Float64Array } | { reason: string; min?: number; max?: number }> => {
+    // (G + λI) δ = r − G·1.
+    const rhs = new Float64Array(k);
+    for (let i = 0; i < k; i++) {
+      let s = 0;
+      for (let j = 0; j < k; j++) s += g[i * k + j]!;
+      rhs[i] = r[i]! - s;
+    }
+    let delta: Float64Array;
+    try {
+      delta = await solveNormalEquations(rt, g, rhs, k, damping);
+    } catch (e) {
+      if (e instanceof NotPositiveDefiniteError) return { reason: `the damped solve failed (${e.message})` };
+      throw e;
+    }
+    const values = delta.map((d) => 1 + d);
+    let min = Infinity, max = -Infinity;
+    for (const v of values) { min = Math.min(min, v); max = Math.max(max, v); }
+    if (!values.every(Number.isFinite)) return { reason: 'the solve gave non-finite values' };
+    if (min < -bound || max > bound) return { reason: `a value left [${-bound}, ${bound}]`, min, max };
+    return { values };
+  };
+
+  try {
+    for (let l = 0; l < L; l++) {
+      const cpu = await readLayer(model.weights.layers[l]!);
+      const teacherLayer = options.teacher ? upload(pruneLayer(cpu, options.teacher.head[l]!, options.teacher.neuron[l]!)) : model.weights.layers[l]!;
+      let student = upload(pruneLayer(cpu, head[l]!, neuron[l]!));
+
+      // --- attention ---
+      let t0 = performance.now();
+      const heads = keptIndices(head[l]!);
+      const attEntry = (status: TuneLogEntry['status'], extra: Partial<TuneLogEntry> = {}) =>
+        log.push({ layer: l, block: 'attention', size: heads.length, status, ...extra, ms: performance.now() - t0 });
+      if (stopped) attEntry('not reached');
+      else if (heads.length === 0) attEntry('empty');
+      else if (l === 0 && !options.firstAttention) attEntry('skipped', { reason: 'layer 0 attention is not tuned (as the reference code); --tune-first-attention tunes it' });
+      else {
+        const kd = heads.length * headDim, wo = student.attentionOutput.weight;
+        let gram = rt.keep(rt.tensor(new Float32Array(kd * kd), [kd, kd])), rhs = rt.keep(rt.tensor(new Float32Array(kd), [kd]));
+        for (const s of states) {
+          const { batch, seq } = s.batch.tokens, T = batch * seq;
+          const [g2, r2] = rt.tidy(() => {
+            const t = attentionBlock(s.teacher, teacherLayer, s.keyBias);
+            const st = attentionBlock(s.student, student, s.keyBias);
+            const ctx = applyMask(st.context!.reshape([T, kd]), s.tokens, 0);
+            const target = sub(sub(t.residual, s.student), student.attentionOutput.bias).reshape([T, c.hidden]);
+            const projected = matmul(target, wo); // [T, kd]: b(t) W_o
+            return [add(gram, matmul(ctx, ctx, { transA: true })), add(rhs, sum(mul(ctx, projected), 0))];
+          });
+          gram.dispose(); rhs.dispose();
+          gram = rt.keep(g2); rhs = rt.keep(r2);
+        }
+        const m = matmul(wo, wo, { transA: true });
+        const [C, R, M] = await Promise.all([gram.read(), rhs.read(), m.read()]);
+        for (const x of [gram, rhs, m]) x.dispose();
+        const k = heads.length, G = new Float64Array(k * k), r = new Float64Array(k);
+        for (let h = 0; h < k; h++) {
+          for (let i = 0; i < headDim; i++) r[h]! += R[h * headDim + i]!;
+          for (let g = 0; g < k; g++) {
+            let s = 0;
+            for (let i = 0; i < headDim; i++) {
+              const row = (h * headDim + i) * kd + g * headDim;
+              for (let j = 0; j < headDim; j++) s += C[row + j]! * M[row + j]!;
+            }
+            G[h * k + g] = s;
+          }
+        }
+        const out = await solve(G, r, k);
+        if ('values' in out) {
+          heads.forEach((h, i) => { head[l]![h] = out.values[i]!; });
+          attEntry('tuned', { min: Math.min(...out.values), max: Math.max(...out.values) });
+          release(student);
+          student = upload(pruneLayer(cpu, head[l]!, neuron[l]!));
+        } else {
+          stopped = { layer: l, block: 'attention', reason: out.reason };
+          attEntry('stopped', { reason: out.reason, ...(out.min !== undefined ? { min: out.min, max: out.max } : {}) });
+        }
+      }
+      options.onProgress?.(2 * l + 1, total);
+
+      // --- FFN ---
+      t0 = performance.now();
+      const neurons = keptIndices(neuron[l]!);
+      const ffnEntry = (status: TuneLogEntry['status'], extra: Partial<TuneLogEntry> = {}) =>
+        log.push({ layer: l, block: 'ffn', size: neurons.length, status, ...extra, ms: performance.now() - t0 });
+      if (stopped) ffnEntry('not reached');
+      else if (neurons.length === 0) ffnEntry('empty');
+      else {
+        const k = neurons.length, w2 = student.output.weight;
+        const rows = options.firstTokenOnly && l === L - 1 ? 'first' : 'tokens';
+        let gram = rt.keep(rt.tensor(new Float32Array(k * k), [k, k])), rhs = rt.keep(rt.tensor(new Float32Array(k), [k]));
+        for (const s of states) {
+          const { batch, seq } = s.batch.tokens, T = batch * seq;
+          const [g2, r2] = rt.tidy(() => {
+            const eps = c.layerNormEps;
+            const ta = attentionBlock(s.teacher, teacherLayer, s.keyBias);
+            const th1 = layernormForward(ta.residual, teacherLayer.attentionNorm.gamma, teacherLayer.attentionNorm.beta, eps).y;
+            const tf = ffnBlock(th1, teacherLayer);
+            const sa = attentionBlock(s.student, student, s.keyBias);
+            const sh1 = layernormForward(sa.residual, student.attentionNorm.gamma, student.attentionNorm.beta, eps).y;
+            const act = applyMask(linearForward(sh1, student.intermediate, { gelu: true }).reshape([T, k]), s[rows], 0);
+            const target = sub(sub(tf.residual, sh1), student.output.bias).reshape([T, c.hidden]);
+            const projected = matmul(target, w2); // [T, k]: b(t) W2
+            return [add(gram, matmul(act, act, { transA: true })), add(rhs, sum(mul(act, projected), 0))];
+          });
+          gram.dispose(); rhs.dispose();
+          gram = rt.keep(g2); rhs = rt.keep(r2);
+        }
+        const full = rt.tidy(() => mul(gram, matmul(w2, w2, { transA: true })));
+        const [G32, R] = await Promise.all([full.read(), rhs.read()]);
+        for (const x of [gram, rhs, full]) x.dispose();
+        const out = await solve(Float64Array.from(G32), Float64Array.from(R), k);
+        if ('values' in out) {
+          neurons.forEach((n, i) => { neuron[l]![n] = out.values[i]!; });
+          let min = Infinity, max = -Infinity;
+          for (const v of out.values) { min = Math.min(min, v); max = Math.max(max, v); }
+          ffnEntry('tuned', { min, max });
+          release(student);
+          student = upload(pruneLayer(cpu, head[l]!, neuron[l]!));
+        } else {
+          stopped = { layer: l, block: 'ffn', reason: out.reason };
+          ffnEntry('stopped', { reason: out.reason, ...(out.min !== undefined ? { min: out.min, max: out.max } : {}) });
+        }
+      }
+      options.onProgress?.(2 * l + 2, total);
+
+      // --- next layer's inputs ---
+      if (!stopped && l < L - 1) {
+        for (const s of states) {
+          const next = (x: Tensor, w: LayerWeights) => rt.keep(encoderLayerForward(x, w, { heads: w.keptHeads, eps: c.layerNormEps }, { keyBias: s.keyBias }).out);
+          const [t, st] = [next(s.teacher, teacherLayer), next(s.student, student)];
+          if (s.teacher !== s.student) s.teacher.dispose();
+          s.student.dispose();
+          s.teacher = t; s.student = st;
+        }
+      }
+      release(student);
+      if (options.teacher) release(teacherLayer);
+      if (stopped) {
+        for (let rest = l + 1; rest < L; rest++) {
+          log.push({ layer: rest, block: 'attention', size: keptIndices(head[rest]!).length, status: 'not reached', ms: 0 });
+          log.push({ layer: rest, block: 'ffn', size: keptIndices(neuron[rest]!).length, status: 'not reached', ms: 0 });
+        }
+        options.onProgress?.(total, total);
+        break;
+      }
+    }
+  } finally {
+    for (const w of [...uploaded]) release(w);
+    for (const s of states) {
+      for (const t of new Set([s.keyBias, s.tokens, s.first, s.teacher, s.student])) t.dispose();
+    }
+  }
+  return { head, neuron, log, ...(stopped ? { stopped } : {}) };
+}
