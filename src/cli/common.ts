@@ -24,6 +24,9 @@ export interface Loaded {
   rt: Runtime;
   model: EncoderModel;
   tokenizer: Tokenizer;
+  /** config.json as read, and the weights' format. */
+  configJson: Record<string, unknown>;
+  format: string;
 }
 
 /** Device, model and tokenizer from a Hugging Face folder; says what it loaded on stderr. */
@@ -36,7 +39,7 @@ export async function openModel(dir: string, dawnOptions: string[] = []): Promis
     const tokenizer = await loadTokenizerFromDir(dir, config.modelType);
     console.error(`model:   ${config.architecture}, ${config.layers} layers, hidden ${config.hidden}, ${config.heads} heads (${checkpoint.format}, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     console.error(`adapter: ${describeAdapter(rt.adapter)}`);
-    return { rt, model, tokenizer };
+    return { rt, model, tokenizer, configJson: checkpoint.config, format: checkpoint.format };
   } catch (e) {
     rt.destroy();
     throw e;

@@ -1,32 +1,37 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { matmul } from '../ops/matmul.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { bundledData, bundledSamples } from './common.js';
+import { evalCommand } from './eval.js';
 import { pruneCommand } from './prune.js';
 
-const help = `usage: wgprune demo [--adapter NAME] [--backend NAME] [--size M,K,N] [--constraint C] [--sample-count N] [--limit N]
+const help = `usage: wgprune demo [--adapter NAME] [--backend NAME] [--size M,K,N] [--constraint C] [--sample-count N] [--limit N] [--out DIR]
 
 The main job on the bundled model and data: prints the WebGPU adapter and its limits,
 checks a matmul against a float64 CPU product, then prunes the bundled sst2-mini (a
 4-layer BERT) to 60% of its MACs with \`wgprune prune\` (Fisher information over the
-bundled 2,048 SST-2 training sentences, search, rearrangement; binary masks, no tuning)
-and scores the full and the pruned model on the bundled SST-2 dev set (PyTorch scores
-the full model 0.8142).
+bundled 2,048 SST-2 training sentences, search, rearrangement, mask tuning), writes the
+smaller model to a folder, scores the unpruned and pruned models on the bundled SST-2 dev
+set (PyTorch scores the unpruned model 0.8142), then loads the written folder and scores it.
 
   --adapter NAME     Dawn adapter to use (e.g. llvmpipe); default: the first one
   --backend NAME     Dawn backend (vulkan, metal, d3d12, ...); default: Dawn's choice
   --size M,K,N       matmul shape (default 512,768,768: BERT-base's attention projection)
   --constraint C     fraction of the MACs to keep (default 0.6)
   --sample-count N   training sentences for the Fisher information (default 2048)
-  --limit N          score only the first N dev sentences`;
+  --limit N          score only the first N dev sentences
+  --out DIR          where to write the pruned model (default: a new folder under the system's temp folder)`;
 
 export async function demo(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
       adapter: { type: 'string' }, backend: { type: 'string' }, size: { type: 'string', default: '512,768,768' }, limit: { type: 'string' },
-      constraint: { type: 'string', default: '0.6' }, 'sample-count': { type: 'string', default: '2048' }, help: { type: 'boolean' },
+      constraint: { type: 'string', default: '0.6' }, out: { type: 'string' }, 'sample-count': { type: 'string', default: '2048' }, help: { type: 'boolean' },
     },
   });
   if (values.help) { console.log(help); return; }
@@ -65,9 +70,13 @@ export async function demo(args: string[]): Promise<void> {
     rt.destroy();
   }
 
-  console.log(`\nprune:    sst2-mini to ${values.constraint} of its MACs; PyTorch scores the full model 0.8142 on all 872 dev sentences`);
+  // The pruned model goes to a fresh folder (or --out), then is loaded from disk and scored.
+  const out = values.out ?? join(await mkdtemp(join(tmpdir(), 'wgprune-demo-')), 'sst2-mini-pruned');
+  console.log(`\nprune:    sst2-mini to ${values.constraint} of its MACs with mask tuning, written to ${out}; PyTorch scores the unpruned model 0.8142 on all 872 dev sentences`);
   await pruneCommand([
     '--task', 'sst2', '--samples', bundledSamples, '--sample-count', values['sample-count']!, `--constraint=${values.constraint}`,
-    '--data', bundledData, ...(values.limit ? ['--limit', values.limit] : []), ...(values.adapter ? ['--adapter', values.adapter] : []),
+    '--data', bundledData, '--out', out, ...(values.limit ? ['--limit', values.limit] : []), ...(values.adapter ? ['--adapter', values.adapter] : []),
   ]);
+  console.log(`\nscore:    the written model, loaded from ${out}`);
+  await evalCommand(['--model', out, '--task', 'sst2', '--data', bundledData, ...(values.limit ? ['--limit', values.limit] : []), ...(values.adapter ? ['--adapter', values.adapter] : [])]);
 }

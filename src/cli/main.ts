@@ -8,7 +8,7 @@ const commands: Record<string, { run: (args: string[]) => Promise<void>; help: s
   demo: { run: demo, help: 'run the kernels on this machine\'s WebGPU adapter and check them against the CPU' },
   eval: { run: evalCommand, help: 'score a model on a GLUE task or SQuAD dev set' },
   predict: { run: predictCommand, help: 'write per-example logits or answers as JSON lines' },
-  prune: { run: pruneCommand, help: 'find the heads and neurons to keep under a MACs budget (steps 1-3; binary masks)' },
+  prune: { run: pruneCommand, help: 'prune a model to a MACs budget and write the smaller model (Fisher, search, rearrangement, tuning, export)' },
 };
 
 function usage(): string {

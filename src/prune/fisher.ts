@@ -37,7 +37,10 @@ export interface FisherInformation {
  * Gradients come from `model.maskGradients` and are squared and summed on the device; only
  * the result is read back.
  */
-export async function fisherInformation(model: EncoderModel, batches: Iterable<SampleBatch>, { perBatch = false, grams = false } = {}): Promise<FisherInformation> {
+export async function fisherInformation(
+  model: EncoderModel, batches: Iterable<SampleBatch>,
+  { perBatch = false, grams = false, onProgress }: { perBatch?: boolean; grams?: boolean; onProgress?: (done: number, total: number) => void } = {},
+): Promise<FisherInformation> {
   const rt = model.rt, c = model.config, L = model.weights.layers.length;
   const head = rt.tensor(new Float32Array(L * c.heads), [L, c.heads]);
   const neuron = rt.tensor(new Float32Array(L * c.intermediate), [L, c.intermediate]);
@@ -51,7 +54,8 @@ export async function fisherInformation(model: EncoderModel, batches: Iterable<S
     return add(gram, matmul(g, g, { transA: true }));
   });
   try {
-    let examples = 0;
+    let examples = 0, done = 0;
+    const total = Array.isArray(batches) ? batches.length : 0;
     for (const b of batches) {
       const g = model.maskGradients(b.tokens, b.target);
       fisherAccumulate(head, g.head, { perBatch });
@@ -64,6 +68,8 @@ export async function fisherInformation(model: EncoderModel, batches: Iterable<S
       }
       for (const t of [g.head, g.neuron, g.losses]) t.dispose();
       examples += b.tokens.batch;
+      // Reporting waits for the batch, so that progress is real (one small read a batch).
+      if (onProgress) { await rt.sync(); onProgress(++done, Math.max(total, done)); }
     }
     if (examples === 0) throw new WgpruneError('fisherInformation: the sample set is empty');
     const [h, n] = await Promise.all([head.read(), neuron.read()]);

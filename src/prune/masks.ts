@@ -10,6 +10,8 @@ export interface MaskOptions {
   seqLen: number;
   /** Fisher from per-batch gradients (the reference code) rather than per-example ones (the paper). */
   perBatch?: boolean;
+  /** Batches of the Fisher pass done, of the total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface FoundMasks {
@@ -34,7 +36,7 @@ export interface FoundMasks {
 export async function findMasks(model: EncoderModel, batches: Iterable<SampleBatch>, options: MaskOptions): Promise<FoundMasks> {
   const c = model.config, L = model.weights.layers.length;
   let t0 = performance.now();
-  const fisher = await fisherInformation(model, batches, { perBatch: options.perBatch ?? false, grams: true });
+  const fisher = await fisherInformation(model, batches, { perBatch: options.perBatch ?? false, grams: true, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const tFisher = performance.now() - t0;
   t0 = performance.now();
   const search = searchByFlops(fisher.head, fisher.neuron,
