@@ -112,6 +112,6 @@ export function makeCheckpoint(rand: Rand, config: ModelConfig, keep?: { heads: 
     const inner = linearRef(first, head.a!.w, head.a!.b, hidden).map((v) => (modelType === 'distilbert' ? Math.max(v, 0) : Math.tanh(v)));
     return { logits: linearRef(inner, head.b!.w, head.b!.b, hidden) };
   };
-  return { source, forward };
+  return { source, forward, layers: refs };
 }
 
