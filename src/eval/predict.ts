@@ -1,6 +1,7 @@
 import { makeBatches, restoreOrder, type Batch, type EncodedExample } from '../data/batch.js';
 import type { SquadLogits } from '../data/squad.js';
 import type { EncoderModel, ModelMasks } from '../models/model.js';
+import { ModelError } from '../runtime/errors.js';
 
 export interface PredictOptions {
   batchSize?: number;
@@ -16,8 +17,27 @@ function batchesFor(model: EncoderModel, examples: readonly EncodedExample[], ba
 }
 
 /**
+ * Refuses outputs with NaN or ±Inf: a metric or a prediction computed from them would look
+ * like a result. `values` holds a batch's rows of `width` values, row r being example `indices[r]`.
+ */
+function checkFinite(values: ArrayLike<number>, width: number, indices: readonly number[], what: string): void {
+  let bad = 0, first = -1;
+  indices.forEach((example, r) => {
+    for (let c = 0; c < width; c++) {
+      const v = values[r * width + c]!;
+      if (v - v !== 0) { bad++; if (first < 0 || example < first) first = example; break; }
+    }
+  });
+  if (bad) {
+    throw new ModelError(`the model's ${what} are NaN or infinite for ${bad} example${bad === 1 ? '' : 's'} of a batch of ${indices.length} (first: example ${first}, 0-based, of the input); ` +
+      'no result is reported. Its weights hold non-finite values (loaded with --allow-nonfinite?) or overflow float32 on this input');
+  }
+}
+
+/**
  * Class logits [examples, labels] (one value per example for regression), in input order.
  * One batch is in flight at a time: its logits are read back before the next is recorded.
+ * Non-finite logits are refused (ModelError), never returned.
  */
 export async function predictLogits(model: EncoderModel, examples: readonly EncodedExample[], opts: PredictOptions = {}): Promise<Float32Array> {
   const batches = batchesFor(model, examples, opts.batchSize ?? 32);
@@ -27,8 +47,10 @@ export async function predictLogits(model: EncoderModel, examples: readonly Enco
   for (const b of batches) {
     const out = model.forward(b, opts.masks);
     if (out.kind !== 'classification') throw new Error('predictLogits: the model has a question-answering head; use predictSpans');
-    outputs.push((await out.logits.read()) as Float32Array);
+    const logits = (await out.logits.read()) as Float32Array;
     out.logits.dispose();
+    checkFinite(logits, width, b.indices, 'logits');
+    outputs.push(logits);
     done += b.batch;
     opts.onProgress?.(done, examples.length);
   }
@@ -46,6 +68,8 @@ export async function predictSpans(model: EncoderModel, features: readonly Encod
     const [start, end] = await Promise.all([out.start.read(), out.end.read()]);
     out.start.dispose();
     out.end.dispose();
+    checkFinite(start, b.seq, b.indices, 'start logits');
+    checkFinite(end, b.seq, b.indices, 'end logits');
     b.indices.forEach((index, r) => {
       const n = features[index]!.inputIds.length;
       result[index] = { start: start.slice(r * b.seq, r * b.seq + n), end: end.slice(r * b.seq, r * b.seq + n) };

@@ -2,8 +2,9 @@
 // transformers looks for them: model.safetensors, else model.safetensors.index.json and
 // its shards, else pytorch_model.bin. Names and shapes against the architecture are
 // checked by the model code, not here.
+import { crc32 } from './crc32.js';
 import { toFloat32 } from './dtype.js';
-import { CheckpointError, WeightsNotFoundError } from './errors.js';
+import { CheckpointError, NonFiniteWeightsError, WeightsNotFoundError } from './errors.js';
 import { readPytorch } from './pytorch.js';
 import { readSafetensors } from './safetensors.js';
 import { mapFolder, readJsonObject, type ByteSource, type Folder } from './source.js';
@@ -17,8 +18,12 @@ export interface Checkpoint {
   config: Record<string, unknown>;
   format: 'safetensors' | 'safetensors-sharded' | 'pytorch-zip' | 'pytorch-legacy';
   tensors: Map<string, TensorInfo>;
-  /** One tensor as float32 (F16 and BF16 widened exactly); reads only its bytes. */
-  readFloat32(name: string): Promise<Float32Array>;
+  /**
+   * One tensor as float32 (F16 and BF16 widened exactly); reads only its bytes (a zip
+   * entry's, whole, the first time, to check its CRC-32). A tensor holding NaN or ±Inf is
+   * refused with a NonFiniteWeightsError unless `allowNonFinite`.
+   */
+  readFloat32(name: string, options?: { allowNonFinite?: boolean }): Promise<Float32Array>;
   /** Closes the files opened (Node); the checkpoint cannot be read after. */
   close(): Promise<void>;
 }
@@ -65,16 +70,36 @@ export async function openCheckpoint(folder: Folder | Map<string, ByteSource>, n
     const tensors = new Map<string, TensorInfo>();
     for (const [k, { name: n, dtype, shape, file }] of locations) tensors.set(k, { name: n, dtype, shape, file });
     let closed = false;
+    const verified = new Set<string>(); // checksummed ranges already read and found intact
+    const readChecked = async (loc: TensorLocation): Promise<Uint8Array> => {
+      const sum = loc.checksum;
+      const key = sum && `${loc.file}:${sum.byteOffset}`;
+      if (!sum || verified.has(key!)) return loc.source.read(loc.byteOffset, loc.byteLength);
+      const whole = await loc.source.read(sum.byteOffset, sum.byteLength);
+      const crc = crc32(whole);
+      if (crc !== sum.crc32) {
+        throw new CheckpointError(`${loc.file}: tensor "${loc.name}": its ${sum.what} has CRC-32 0x${crc.toString(16).padStart(8, '0')}, ` +
+          `the archive records 0x${sum.crc32.toString(16).padStart(8, '0')}: the file is damaged`);
+      }
+      verified.add(key!);
+      const start = loc.byteOffset - sum.byteOffset;
+      return start === 0 && loc.byteLength === whole.length ? whole : whole.slice(start, start + loc.byteLength);
+    };
     return {
       name: dir.name,
       config,
       format,
       tensors,
-      async readFloat32(tensor) {
+      async readFloat32(tensor, options = {}) {
         if (closed) throw new CheckpointError(`${dir.name}: readFloat32("${tensor}") after close()`);
         const loc = locations.get(tensor);
         if (!loc) throw new CheckpointError(`${dir.name}: no tensor "${tensor}" in the checkpoint (${locations.size} tensors${nearest(tensor, locations)})`);
-        return toFloat32(await loc.source.read(loc.byteOffset, loc.byteLength), loc.dtype, `${loc.file}: tensor "${tensor}"`);
+        const values = toFloat32(await readChecked(loc), loc.dtype, `${loc.file}: tensor "${tensor}"`);
+        if (!options.allowNonFinite) {
+          const bad = countNonFinite(values);
+          if (bad.count) throw new NonFiniteWeightsError(loc.file, tensor, bad.count, values.length, bad.first, values[bad.first]!);
+        }
+        return values;
       },
       async close() {
         closed = true;
@@ -85,6 +110,19 @@ export async function openCheckpoint(folder: Folder | Map<string, ByteSource>, n
     await closeAll().catch(() => undefined);
     throw e;
   }
+}
+
+/** How many values are NaN or ±Inf, and the index of the first (-1 if none). */
+export function countNonFinite(values: Float32Array): { count: number; first: number } {
+  let count = 0, first = -1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v - v !== 0) { // NaN and ±Inf only
+      if (!count) first = i;
+      count++;
+    }
+  }
+  return { count, first };
 }
 
 /** A similar name, for the message: the one sharing the longest suffix. */

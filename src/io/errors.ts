@@ -21,3 +21,14 @@ export class UnsafePickleError extends WgpruneError {}
 
 /** A model folder without a weights file (or config.json), listing what was looked for. */
 export class WeightsNotFoundError extends WgpruneError {}
+
+/**
+ * A tensor holding NaN or infinite values: the file is damaged, or the model diverged in
+ * training. Results computed from it would be nonsense, so loading stops unless asked not to.
+ */
+export class NonFiniteWeightsError extends CheckpointError {
+  constructor(readonly file: string, readonly tensor: string, readonly count: number, readonly total: number, readonly firstIndex: number, readonly firstValue: number) {
+    super(`${file}: tensor "${tensor}" holds ${count} non-finite value${count === 1 ? '' : 's'} (of ${total}; the first, ${firstValue}, at index ${firstIndex}): ` +
+      'the file is damaged or the model diverged; results from it would be meaningless (--allow-nonfinite loads it anyway)');
+  }
+}

@@ -135,7 +135,9 @@ export function unpickle(bytes: Uint8Array, start: number, hooks: PickleHooks, w
   };
   const append = (list: PickleValue, items: PickleValue[]) => {
     if (list === null || typeof list !== 'object' || list.kind !== 'list') return fail(`APPEND on ${describeValue(list)}`);
-    list.items.push(...items);
+    // One at a time: push(...items) takes the items as arguments, and a million of them
+    // (one APPENDS in a 1 MB file) overflow the stack.
+    for (const item of items) list.items.push(item);
   };
   const tuple = (items: PickleValue[]): PickleValue => ({ kind: 'tuple', items });
 

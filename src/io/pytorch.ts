@@ -12,7 +12,8 @@ import { CheckpointError, UnsupportedCheckpointError } from './errors.js';
 import { describeValue, PickleTruncated, unpickle, type PickleHooks, type PickleValue } from './pickle.js';
 import type { ByteSource } from './source.js';
 import type { TensorLocation, WeightsFile } from './tensor-info.js';
-import { readZipDirectory, zipEntryDataOffset } from './zip.js';
+import { crc32 } from './crc32.js';
+import { readZipArchive } from './zip.js';
 
 const STORAGE_TYPES: Record<string, WeightDType> = {
   FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16', DoubleStorage: 'F64',
@@ -172,7 +173,7 @@ function stateDictTensors(value: PickleValue, what: string): Map<string, TensorR
  * Where each tensor's bytes lie, given each storage's first data byte and byte size.
  * Views into one storage (tied weights) resolve to ranges of it.
  */
-function locate(tensors: Map<string, TensorRef>, source: ByteSource, what: string, storages: Map<string, { dataOffset: number; byteSize: number }>): Map<string, TensorLocation> {
+function locate(tensors: Map<string, TensorRef>, source: ByteSource, what: string, storages: Map<string, { dataOffset: number; byteSize: number; crc32?: number }>): Map<string, TensorLocation> {
   const out = new Map<string, TensorLocation>();
   for (const [name, t] of tensors) {
     const s = storages.get(t.storage.key)!;
@@ -182,7 +183,8 @@ function locate(tensors: Map<string, TensorRef>, source: ByteSource, what: strin
       throw new CheckpointError(`${what}: tensor "${name}" (elements ${t.storage.elementOffset + t.offset}..${t.storage.elementOffset + t.offset + numel(t.shape)}) ` +
         `lies outside its storage "${t.storage.key}" of ${s.byteSize / size} elements`);
     }
-    out.set(name, { name, dtype: t.storage.dtype, shape: t.shape, file: source.name, source, byteOffset: s.dataOffset + begin, byteLength });
+    const checksum = s.crc32 === undefined ? {} : { checksum: { byteOffset: s.dataOffset, byteLength: s.byteSize, crc32: s.crc32, what: `zip entry of storage "${t.storage.key}"` } };
+    out.set(name, { name, dtype: t.storage.dtype, shape: t.shape, file: source.name, source, byteOffset: s.dataOffset + begin, byteLength, ...checksum });
   }
   return out;
 }
@@ -199,7 +201,7 @@ export async function readPytorch(source: ByteSource): Promise<WeightsFile> {
 
 async function readZipCheckpoint(source: ByteSource): Promise<WeightsFile> {
   const file = source.name;
-  const entries = await readZipDirectory(source);
+  const entries = await readZipArchive(source);
   const pkl = [...entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pkl.length !== 1) {
     throw new CheckpointError(`${file}: a zip archive but not a torch.save checkpoint: expected one <name>/data.pkl, found ${pkl.length ? pkl.join(', ') : 'none'}`);
@@ -207,7 +209,10 @@ async function readZipCheckpoint(source: ByteSource): Promise<WeightsFile> {
   const prefix = pkl[0]!.slice(0, -'data.pkl'.length);
   const readEntry = async (name: string) => {
     const entry = entries.get(name)!;
-    return source.read(await zipEntryDataOffset(source, entry), entry.size);
+    const bytes = await source.read(entry.dataOffset, entry.size);
+    const crc = crc32(bytes);
+    if (crc !== entry.crc32) throw new CheckpointError(`${file}: zip entry "${name}" has CRC-32 ${crcHex(crc)}, the archive records ${crcHex(entry.crc32)}: the file is damaged`);
+    return bytes;
   };
   const byteorder = entries.get(`${prefix}byteorder`);
   if (byteorder) {
@@ -229,17 +234,26 @@ async function readZipCheckpoint(source: ByteSource): Promise<WeightsFile> {
     throw e;
   }
   const tensors = stateDictTensors(value, what);
-  const storages = new Map<string, { dataOffset: number; byteSize: number }>();
-  await Promise.all([...table.byKey.values()].map(async (s) => {
+  // torch.save writes exactly the storages its tensors use: an entry no storage names means
+  // a key in the pickle was changed (and a tensor may read another's storage).
+  for (const name of entries.keys()) {
+    if (name.startsWith(`${prefix}data/`) && !table.byKey.has(name.slice(`${prefix}data/`.length))) {
+      throw new CheckpointError(`${file}: zip entry "${name}" is a storage no tensor uses: the pickle or the archive is damaged`);
+    }
+  }
+  const storages = new Map<string, { dataOffset: number; byteSize: number; crc32: number }>();
+  for (const s of table.byKey.values()) {
     const entry = entries.get(`${prefix}data/${s.key}`);
     if (!entry) throw new CheckpointError(`${file}: storage "${s.key}" has no entry ${prefix}data/${s.key} in the archive`);
-    if (entry.size < s.numel * dtypeBytes[s.dtype]) {
+    if (entry.size !== s.numel * dtypeBytes[s.dtype]) {
       throw new CheckpointError(`${file}: zip entry "${entry.name}" holds ${entry.size} bytes but its storage has ${s.numel} ${s.dtype} elements (${s.numel * dtypeBytes[s.dtype]} bytes)`);
     }
-    storages.set(s.key, { dataOffset: await zipEntryDataOffset(source, entry), byteSize: entry.size });
-  }));
+    storages.set(s.key, { dataOffset: entry.dataOffset, byteSize: entry.size, crc32: entry.crc32 });
+  }
   return { file, format: 'pytorch-zip', tensors: locate(tensors, source, file, storages) };
 }
+
+const crcHex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
 
 async function readLegacyCheckpoint(source: ByteSource): Promise<WeightsFile> {
   const file = source.name;

@@ -15,6 +15,11 @@ export interface TensorLocation extends TensorInfo {
   source: ByteSource;
   byteOffset: number;
   byteLength: number;
+  /**
+   * A CRC-32 over a range that holds the tensor (a zip entry: a whole storage, which views
+   * of tied weights share), checked when the tensor is read.
+   */
+  checksum?: { byteOffset: number; byteLength: number; crc32: number; what: string };
 }
 
 /** The tensors of one weights file, validated, none read yet. */

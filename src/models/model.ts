@@ -2,7 +2,7 @@ import { reluBackward, reluForward, tanhBackward, tanhForward } from '../ops/act
 import { add } from '../ops/elementwise.js';
 import { crossEntropyBackward, crossEntropyForward, mseBackward, mseForward, spanLossBackward, spanLossForward } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
-import { embeddingForward } from '../ops/embedding.js';
+import { checkIds, embeddingForward } from '../ops/embedding.js';
 import { layernormForward } from '../ops/layernorm.js';
 import { permute } from '../ops/transpose.js';
 import { ModelError, ShapeError } from '../runtime/errors.js';
@@ -57,6 +57,10 @@ export class EncoderModel {
     }
     const max = maxSequenceLength(this.config);
     if (b.seq > max) throw new ModelError(`model: sequences of ${b.seq} tokens are longer than this model's ${max} positions; truncate them (e.g. --max-length ${max})`);
+    // The device clamps ids outside a table, which keeps reads in bounds but gives wrong
+    // logits without a word: a tokenizer whose vocabulary is larger than the model's, say.
+    checkIds(b.inputIds, this.config.vocabSize, 'model: input ids (vocab_size)', b.seq);
+    if (b.tokenTypeIds && this.weights.embeddings.tokenType) checkIds(b.tokenTypeIds, this.config.typeVocabSize, 'model: token type ids (type_vocab_size)', b.seq);
   }
 
   /** [batch, seq, hidden] after the embeddings' LayerNorm: the first layer's input. */
@@ -75,7 +79,12 @@ export class EncoderModel {
             pos[i] = b.inputIds[i] !== pad ? ++count + pad : pad;
           }
         }
+        // The device would clamp a position past the table: refuse it here (embed() is also
+        // called without checkBatch, by mask tuning).
+        checkIds(pos, this.config.maxPositions, `model: RoBERTa position ids (pad_token_id ${pad} + token count; max_position_embeddings)`, b.seq);
         positionIds = rt.tensor(pos, [b.batch, b.seq], 'i32');
+      } else if (b.seq > this.config.maxPositions) {
+        throw new ModelError(`model: sequences of ${b.seq} tokens are longer than this model's ${this.config.maxPositions} positions`);
       }
       const types = b.tokenTypeIds && e.tokenType ? rt.tensor(b.tokenTypeIds, [b.batch, b.seq], 'i32') : undefined;
       const summed = embeddingForward({

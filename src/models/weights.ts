@@ -117,14 +117,21 @@ export function planWeights(config: ModelConfig, source: WeightSource) {
 
   const layers = Array.from({ length: config.layers }, (_, i) => {
     const l = n.layer(i);
-    const qShape = source.shapes.get(resolve(l.query.weight))!;
-    const kept = (qShape[0] ?? 0) / headDim;
-    if (!Number.isInteger(kept) || kept > heads) {
-      throw new ModelError(`${source.name}: tensor "${l.query.weight}" has ${qShape[0]} rows, not a multiple of the head size ${headDim} up to ${hidden}`);
+    // What config.json declares (pruned_heads, wgprune_pruned), which the weights must match:
+    // rows alone cannot tell a pruned layer from a config that names the wrong sizes.
+    const declared = config.layerSizes?.[i] ?? { heads, neurons: intermediate };
+    const qRows = source.shapes.get(resolve(l.query.weight))![0] ?? 0;
+    if (qRows !== declared.heads * headDim) {
+      const kept = qRows / headDim;
+      throw new ModelError(`${source.name}: tensor "${l.query.weight}" has ${qRows} rows (${Number.isInteger(kept) ? `${kept} heads` : 'not a whole number of heads'} of size ${headDim}), ` +
+        `but config.json declares ${declared.heads} heads for layer ${i} (num_attention_heads ${heads}${declared.heads !== heads ? ', less its pruned_heads' : ', and no pruned_heads for it'}): config.json and the weights disagree`);
     }
-    const iShape = source.shapes.get(resolve(l.intermediate.weight))!;
-    const keptNeurons = iShape[0] ?? 0;
-    if (keptNeurons > intermediate) throw new ModelError(`${source.name}: tensor "${l.intermediate.weight}" has ${keptNeurons} rows, more than intermediate_size ${intermediate}`);
+    const neurons = source.shapes.get(resolve(l.intermediate.weight))![0] ?? 0;
+    if (neurons !== declared.neurons) {
+      throw new ModelError(`${source.name}: tensor "${l.intermediate.weight}" has ${neurons} rows, but config.json declares an FFN of ${declared.neurons} neurons for layer ${i} ` +
+        `(${declared.neurons !== intermediate ? 'wgprune_pruned.intermediate_sizes' : `intermediate_size, and no wgprune_pruned.intermediate_sizes`}): config.json and the weights disagree`);
+    }
+    const kept = declared.heads, keptNeurons = neurons;
     const att = kept * headDim;
     const lin = (names: { weight: string; bias: string }, out: number, inDim: number) => ({ weight: add(names.weight, [out, inDim]), bias: add(names.bias, [out]) });
     return {
@@ -143,7 +150,33 @@ export function planWeights(config: ModelConfig, source: WeightSource) {
     : hn.kind === 'bert' ? { kind: hn.kind, pooler: lin(hn.pooler, hidden, hidden), classifier: lin(hn.classifier, config.numLabels, hidden) }
     : hn.kind === 'distilbert' ? { kind: hn.kind, preClassifier: lin(hn.preClassifier, hidden, hidden), classifier: lin(hn.classifier, config.numLabels, hidden) }
     : { kind: hn.kind, dense: lin(hn.dense, hidden, hidden), outProj: lin(hn.outProj, config.numLabels, hidden) };
+  checkAllUsed(config, source, new Set(plan.map((x) => x.name)));
   return { plan, word, position, tokenType, embNorm, layers, head };
+}
+
+/**
+ * Tensors a Hugging Face checkpoint may hold that a model we run does not use: buffers of
+ * older versions (position_ids), a pooler the task head skips, pre-training heads.
+ */
+const unusedAllowed = /(^|\.)(position_ids|token_type_ids)$|^(bert\.|roberta\.|distilbert\.)?pooler\.|^cls\.|^lm_head\.|^vocab_(transform|layer_norm|projector)\./;
+
+/**
+ * Every other tensor of the checkpoint must be used: one left over means config.json
+ * describes another model than the weights (fewer num_hidden_layers than the checkpoint
+ * holds, the wrong architecture), which shapes alone would not reveal.
+ */
+function checkAllUsed(config: ModelConfig, source: WeightSource, used: ReadonlySet<string>): void {
+  const unused = [...source.shapes.keys()].filter((k) => !used.has(k) && !unusedAllowed.test(k));
+  if (!unused.length) return;
+  const layerOf = (k: string) => Number(/(?:^|\.)(?:encoder|transformer)\.layer\.(\d+)\./.exec(k)?.[1] ?? NaN);
+  const beyond = unused.map(layerOf).filter((i) => i >= config.layers);
+  const names = unused.slice(0, 3).map((k) => `"${k}"`).join(', ') + (unused.length > 3 ? `, and ${unused.length - 3} more` : '');
+  if (beyond.length) {
+    throw new ModelError(`${source.name}: the checkpoint holds layers up to ${Math.max(...beyond)} but config.json's num_hidden_layers is ${config.layers} ` +
+      `(unused: ${names}): config.json and the weights disagree`);
+  }
+  throw new ModelError(`${source.name}: ${unused.length} tensor${unused.length === 1 ? ' is' : 's are'} not used by ${config.architecture} as config.json describes it (${names}): ` +
+    'config.json and the weights disagree, or the checkpoint is of another model');
 }
 
 /**

@@ -30,3 +30,6 @@ export class IdRangeError extends WgpruneError {}
 
 /** A model folder whose config or weights do not describe a model we can run. */
 export class ModelError extends WgpruneError {}
+
+/** A bad command line: an unknown option, a missing or malformed value. The CLI exits with status 2. */
+export class UsageError extends WgpruneError {}

@@ -11,13 +11,18 @@ interface Rand { uniform(n: number, lo?: number, hi?: number): Float64Array }
  * Face writes it; `extra` overrides config.json's fields (num_labels, ...).
  */
 export function smallConfig(architecture: string, extra: Record<string, unknown> = {}): ModelConfig {
+  return parseConfig(smallConfigJson(architecture, extra));
+}
+
+/** config.json's object of `smallConfig`. */
+export function smallConfigJson(architecture: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const distil = architecture.startsWith('Distil');
   const roberta = architecture.startsWith('Roberta');
   const base = distil
     ? { dim: 12, n_heads: 3, n_layers: 2, hidden_dim: 10, vocab_size: 30, max_position_embeddings: 16, model_type: 'distilbert' }
     : { hidden_size: 12, num_attention_heads: 3, num_hidden_layers: 2, intermediate_size: 10, vocab_size: 30, max_position_embeddings: 16,
       type_vocab_size: roberta ? 1 : 2, layer_norm_eps: roberta ? 1e-5 : 1e-12, model_type: roberta ? 'roberta' : 'bert', pad_token_id: roberta ? 1 : 0 };
-  return parseConfig({ architectures: [architecture], ...base, ...extra });
+  return { architectures: [architecture], ...base, ...extra };
 }
 
 /**
