@@ -78,11 +78,9 @@ export async function writeAtomically(path: string, text: string): Promise<void>
   }
 }
 
+/** A whole number >= 1 in decimal digits, or a UsageError naming the flag (src/cli/checks.ts). */
 export function positiveInt(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
-  return n;
+  return positiveIntOption(value, flag, fallback);
 }
 
 /** The options eval and predict share. */
@@ -118,3 +116,7 @@ export async function readTask(values: { task?: string; data?: string; limit?: s
   }
   return { task, squad, batchSize, maxLength, ...(glue ? { glue } : {}), ...(squadData ? { squadData } : {}) };
 }
+
+// Checks of option values, paths and the model folder before the expensive part (issue 13).
+import { positiveIntOption } from './checks.js';
+export { checkInputFile, checkModelFolder, checkOutputFile, openTaskModel, taskOption } from './checks.js';

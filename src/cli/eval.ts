@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { evaluateGlue, evaluateSquad } from '../eval/task.js';
-import { WgpruneError } from '../runtime/errors.js';
-import { bundledModel, openModel, progress, readTask, taskOptions } from './common.js';
+import { UsageError } from '../runtime/errors.js';
+import { bundledModel, progress, readTask, taskOptions } from './common.js';
+import { checkInputFile, checkModelFolder, openTaskModel, positiveIntOption, taskOption } from './checks.js';
 
 export const evalHelp = `usage: wgprune eval --task TASK --data FILE [--model DIR] [options]
 
@@ -14,14 +15,27 @@ Runs a model over a labelled dev set and prints the task's metrics.
   --max-length N     tokens per sequence (default 128; 384 for SQuAD)
   --limit N          only the first N examples
   --json             print the result as JSON on stdout
+  --allow-nonfinite  load weights holding NaN or Inf (refused by default); a result
+                     is still refused if the logits are not finite
   --adapter NAME     Dawn adapter (e.g. llvmpipe)`;
 
+/** eval's and predict's options, checked in order of cost: values, then files, then the model folder. */
+export async function checkTaskOptions(values: { task?: string; data?: string; model?: string; limit?: string; 'batch-size'?: string; 'max-length'?: string }, required: string): Promise<void> {
+  if (!values.task || !values.data) throw new UsageError(`${required} required`);
+  taskOption(values.task);
+  for (const flag of ['limit', 'batch-size', 'max-length'] as const) positiveIntOption(values[flag], `--${flag}`, 1);
+  await checkInputFile(values.data, '--data');
+  await checkModelFolder(values.model ?? bundledModel);
+}
+
 export async function evalCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...taskOptions, json: { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { ...taskOptions, json: { type: 'boolean' }, 'allow-nonfinite': { type: 'boolean' } } });
   if (values.help) { console.log(evalHelp); return; }
-  if (!values.task || !values.data) throw new WgpruneError(`--task and --data are required\n\n${evalHelp}`);
+  await checkTaskOptions(values, '--task and --data are');
   const { task, batchSize, maxLength, glue, squadData } = await readTask(values);
-  const { rt, model, tokenizer } = await openModel(values.model ?? bundledModel, values.adapter ? [`adapter=${values.adapter}`] : []);
+  const { rt, model, tokenizer } = await openTaskModel(values.model ?? bundledModel, {
+    dawnOptions: values.adapter ? [`adapter=${values.adapter}`] : [], allowNonFinite: values['allow-nonfinite'] ?? false,
+  });
   try {
     const t0 = performance.now();
     const result = glue

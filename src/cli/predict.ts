@@ -1,20 +1,27 @@
 import { parseArgs } from 'node:util';
 import { evaluateGlue, evaluateSquad } from '../eval/task.js';
-import { WgpruneError } from '../runtime/errors.js';
-import { bundledModel, openModel, progress, readTask, taskOptions, writeAtomically } from './common.js';
+import { UsageError } from '../runtime/errors.js';
+import { bundledModel, progress, readTask, taskOptions, writeAtomically } from './common.js';
+import { checkOutputFile, openTaskModel } from './checks.js';
+import { checkTaskOptions } from './eval.js';
 
 export const predictHelp = `usage: wgprune predict --task TASK --data FILE --out FILE.jsonl [--model DIR] [options]
 
 Writes one JSON line per example: GLUE, {"index", "logits", "prediction", "label"};
-SQuAD, {"id", "text", "score"}. Options as for eval.`;
+SQuAD, {"id", "text", "score"}. Options as for eval. --out is checked before any work:
+its folder must exist, and it must not be the --data file or a file of the --model folder.`;
 
 export async function predictCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...taskOptions, out: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { ...taskOptions, out: { type: 'string' }, 'allow-nonfinite': { type: 'boolean' } } });
   if (values.help) { console.log(predictHelp); return; }
-  if (!values.task || !values.data || !values.out) throw new WgpruneError(`--task, --data and --out are required\n\n${predictHelp}`);
-  if (values.out === values.data) throw new WgpruneError('--out must not be the input file');
+  if (!values.out) throw new UsageError('--task, --data and --out are required');
+  await checkTaskOptions(values, '--task, --data and --out are');
+  const modelDir = values.model ?? bundledModel;
+  await checkOutputFile(values.out, '--out', [{ path: values.data!, flag: '--data' }, { path: modelDir, flag: '--model' }]);
   const { task, batchSize, maxLength, glue, squadData } = await readTask(values);
-  const { rt, model, tokenizer } = await openModel(values.model ?? bundledModel, values.adapter ? [`adapter=${values.adapter}`] : []);
+  const { rt, model, tokenizer } = await openTaskModel(modelDir, {
+    dawnOptions: values.adapter ? [`adapter=${values.adapter}`] : [], allowNonFinite: values['allow-nonfinite'] ?? false,
+  });
   try {
     let lines: string[];
     if (glue) {

@@ -47,6 +47,7 @@ with the tuned mask values folded into its weights, written as a Hugging Face fo
   --limit N           only the first N dev examples
   --batch-size N      sequences per batch (default 32; 12 for SQuAD)
   --max-length N      tokens per sequence (default 128; 384 for SQuAD)
+  --doc-stride N      SQuAD: tokens of context shared by overlapping windows (default 128)
   --adapter NAME      Dawn adapter (e.g. llvmpipe)`;
 
 /** The reference code's task names in averageSequenceLength. */
@@ -84,9 +85,9 @@ function glueScorer(model: EncoderModel, tokenizer: Tokenizer, dev: GlueData, ba
   };
 }
 
-function squadScorer(model: EncoderModel, tokenizer: Tokenizer, dev: SquadData, v2: boolean, batchSize: number, maxLength: number): { full: () => Promise<Record<string, number>>; score: Scorer } {
+function squadScorer(model: EncoderModel, tokenizer: Tokenizer, dev: SquadData, v2: boolean, batchSize: number, maxLength: number, docStride: number): { full: () => Promise<Record<string, number>>; score: Scorer } {
   let fullAnswers: Map<string, { text: string }> | undefined;
-  const opts = (what: string) => ({ batchSize, maxLength, onProgress: progress(`dev features (${what})`) });
+  const opts = (what: string) => ({ batchSize, maxLength, docStride, onProgress: progress(`dev features (${what})`) });
   return {
     full: async () => {
       const r = await evaluateSquad(model, tokenizer, dev, v2, opts('unpruned'));
@@ -113,7 +114,7 @@ export async function pruneCommand(args: string[]): Promise<void> {
       seed: { type: 'string' }, constraint: { type: 'string' }, 'seq-len': { type: 'string' }, 'per-batch': { type: 'boolean' },
       'no-tune': { type: 'boolean' }, teacher: { type: 'string' }, damping: { type: 'string' }, 'tune-first-attention': { type: 'boolean' },
       data: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, 'batch-size': { type: 'string' },
-      'max-length': { type: 'string' }, adapter: { type: 'string' }, help: { type: 'boolean' },
+      'max-length': { type: 'string' }, 'doc-stride': { type: 'string' }, adapter: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) { console.log(pruneHelp); return; }
@@ -126,6 +127,8 @@ export async function pruneCommand(args: string[]): Promise<void> {
   if (seqLenFlag !== undefined && !(seqLenFlag > 0 && Number.isFinite(seqLenFlag))) throw new WgpruneError(`--seq-len must be a positive number, got "${values['seq-len']}"`);
   const batchSize = positiveInt(values['batch-size'], '--batch-size', squad ? 12 : 32);
   const maxLength = positiveInt(values['max-length'], '--max-length', squad ? 384 : 128);
+  const docStride = positiveInt(values['doc-stride'], '--doc-stride', 128);
+  if (values['doc-stride'] !== undefined && !squad) throw new WgpruneError('--doc-stride is the overlap of SQuAD windows: it needs --task squad or squad-v2');
   const sampleCount = positiveInt(values['sample-count'], '--sample-count', 2048);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   if (!(Number.isInteger(seed) && seed >= 0)) throw new WgpruneError(`--seed must be a whole number >= 0, got "${values.seed}"`);
@@ -162,7 +165,7 @@ export async function pruneCommand(args: string[]): Promise<void> {
       throw new WgpruneError(`${modelDir} is already physically pruned; prune the unpruned model`);
     }
     const { batches, meanTokens } = squad
-      ? sampleSquadBatches(c, tokenizer, squadSamples!, { count: sampleCount, batchSize, maxSeqLength: maxLength, seed })
+      ? sampleSquadBatches(c, tokenizer, squadSamples!, { count: sampleCount, batchSize, maxSeqLength: maxLength, docStride, seed })
       : sampleBatches(c, tokenizer, glueSamples!, { count: sampleCount, batchSize, maxLength, seed });
     const seqLen = seqLenFlag ?? (referenceName[task] ? averageSequenceLength[referenceName[task]!]! : meanTokens);
     const examples = batches.reduce((s, b) => s + b.tokens.batch, 0);
@@ -201,7 +204,7 @@ export async function pruneCommand(args: string[]): Promise<void> {
 
     let dev: Record<string, unknown> | undefined;
     if (glueDev || squadDev) {
-      const scorer = glueDev ? glueScorer(model, tokenizer, glueDev, batchSize, maxLength) : squadScorer(model, tokenizer, squadDev!, task === 'squad-v2', batchSize, maxLength);
+      const scorer = glueDev ? glueScorer(model, tokenizer, glueDev, batchSize, maxLength) : squadScorer(model, tokenizer, squadDev!, task === 'squad-v2', batchSize, maxLength, docStride);
       const full = await scorer.full();
       const afterSearch = await scorer.score('after search', { masks: result.searched });
       const afterRearrangement = await scorer.score('after rearrangement', { masks: result.rearranged });
@@ -226,7 +229,7 @@ export async function pruneCommand(args: string[]): Promise<void> {
       adapter: describeAdapter(rt.adapter),
       model: { path: modelDir, architecture: c.architecture, layers: L, hidden: c.hidden, heads: c.heads, intermediate: c.intermediate, format },
       task, constraint,
-      samples: { file: values.samples, drawnFrom, examples, batches: batches.length, seed, batchSize, maxLength },
+      samples: { file: values.samples, drawnFrom, examples, batches: batches.length, seed, batchSize, maxLength, ...(squad ? { docStride } : {}) },
       fisher: found.fisher.perBatch ? 'per batch' : 'per example',
       costModel: { seqLen, macsFull: encoderMacs(shape), macsKept: search.macs, fraction: round(search.fraction) },
       kept: { heads: search.heads, neurons: search.neurons, headsPerLayer: heads, neuronsPerLayer: neurons },

@@ -104,15 +104,15 @@ export async function checkOutputFolder(dir: string, { force = false, inputs = [
   const parent = path.dirname(path.resolve(dir));
   const ps = await fs.stat(parent).catch(() => null);
   if (!ps?.isDirectory()) throw new CheckpointError(`${dir}: the folder to write it in (${parent}) does not exist`);
-  const st = await fs.lstat(dir).catch(() => null);
-  if (st && !force) throw new CheckpointError(`${dir}: already exists; choose another folder, or pass --force to replace it`);
-  if (st && !st.isDirectory()) throw new CheckpointError(`${dir}: exists and is not a folder; it is not replaced`);
   const out = await realPathOf(dir);
   for (const input of inputs) {
     const real = await realPathOf(input);
     if (await within(real, out)) throw new CheckpointError(`${dir}: would replace or contain the input ${input}`);
     if (await within(out, real)) throw new CheckpointError(`${dir}: lies inside the input ${input}, which is never written to`);
   }
+  const st = await fs.lstat(dir).catch(() => null);
+  if (st && !force) throw new CheckpointError(`${dir}: already exists; choose another folder, or pass --force to replace it`);
+  if (st && !st.isDirectory()) throw new CheckpointError(`${dir}: exists and is not a folder; it is not replaced`);
 }
 
 /**

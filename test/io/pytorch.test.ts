@@ -154,4 +154,83 @@ function indexOf(bytes: Uint8Array, s: string): number {
   throw new Error(`${s} not found`);
 }
 
+// ------------------------------------------------------------------ damaged archives (issue 13)
+
+/** Byte offsets of an entry's central record and local header in a zip built by torchZip. */
+function zipOffsets(zip: Uint8Array, name: string): { central: number; local: number } {
+  const dv = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  for (let i = zip.length - 46; i >= 0; i--) {
+    if (dv.getUint32(i, true) !== 0x02014b50) continue;
+    const n = new TextDecoder().decode(zip.subarray(i + 46, i + 46 + dv.getUint16(i + 28, true)));
+    if (n === name) return { central: i, local: dv.getUint32(i + 42, true) };
+  }
+  throw new Error(`${name} not in the archive`);
+}
+
+s('zip: a local header that disagrees with the central directory is refused', async () => {
+  const zip = torchZip(stateDictPickle(tensors), storages);
+  const { local, central } = zipOffsets(zip, 'archive/data/1');
+  const renamed = zip.slice();
+  renamed[local + 30 + 'archive/data/'.length] = 0x37; // "archive/data/1" -> "archive/data/7" in the local header only
+  await failure(renamed, /^pytorch_model\.bin: zip entry "archive\/data\/1": the local header at byte \d+ says name "archive\/data\/7", the central directory "archive\/data\/1": the archive is damaged$/, CheckpointError);
+  // A longer extra field in the local header would shift the data by 4 bytes: its size no
+  // longer fits before the next entry.
+  const extra = zip.slice();
+  new DataView(extra.buffer).setUint16(local + 28, 4, true);
+  await failure(extra, /zip entry "archive\/data\/1" \(bytes \d+\.\.\d+\) runs into entry "archive\/version"/, CheckpointError);
+  // The central directory's local-header offset moved onto another entry's header.
+  const moved = zip.slice();
+  const other = zipOffsets(zip, 'archive/data/0').local;
+  new DataView(moved.buffer).setUint32(central + 42, other, true);
+  await failure(moved, /the local header at byte \d+ says name "archive\/data\/0", the central directory "archive\/data\/1"/, CheckpointError);
+  // A CRC that differs between the two headers.
+  const crc = zip.slice();
+  crc[local + 14] ^= 1;
+  await failure(crc, /zip entry "archive\/data\/1": the local header at byte \d+ says CRC-32 0x[0-9a-f]{8}, the central directory 0x[0-9a-f]{8}/, CheckpointError);
+});
+
+s('zip: damaged data fails its CRC-32 when read, naming the tensor', async () => {
+  const zip = torchZip(stateDictPickle(tensors), storages);
+  const { local } = zipOffsets(zip, 'archive/data/0');
+  const damaged = zip.slice();
+  damaged[local + 30 + 'archive/data/0'.length + 41] ^= 0x10; // inside the embeddings' data
+  const ckpt = await load(damaged); // opening reads headers only
+  assert.match(await rejectedMessage(() => ckpt.readFloat32('classifier.weight')),
+    /^pytorch_model\.bin: tensor "classifier\.weight": its zip entry of storage "0" has CRC-32 0x[0-9a-f]{8}, the archive records 0x[0-9a-f]{8}: the file is damaged$/);
+  assert.equal([...await ckpt.readFloat32('classifier.bias')], [...Float32Array.from(bias)], 'other storages still read');
+  // The pickle's own entry is checked as it is read.
+  const pkl = zip.slice();
+  pkl[zipOffsets(zip, 'archive/data.pkl').local + 30 + 'archive/data.pkl'.length + 3] ^= 1;
+  await failure(pkl, /^pytorch_model\.bin: zip entry "archive\/data\.pkl" has CRC-32 0x[0-9a-f]{8}, the archive records 0x[0-9a-f]{8}: the file is damaged$/, CheckpointError);
+});
+
+s('zip: a storage no tensor uses, and a name twice in the directory, are refused', async () => {
+  // Tensor "classifier.bias" pointed at storage "0" (a changed key): storage "1" is left unused.
+  const rekeyed = stateDictPickle([tensors[0]!, tensors[1]!, { ...tensors[2]!, storage: '0', storageNumel: 28 }]);
+  await failure(torchZip(rekeyed, storages), 'pytorch_model.bin: zip entry "archive/data/1" is a storage no tensor uses: the pickle or the archive is damaged', CheckpointError);
+  const zip = torchZip(stateDictPickle(tensors), storages);
+  const twice = zip.slice();
+  const { central } = zipOffsets(zip, 'archive/data/1');
+  twice[central + 46 + 'archive/data/'.length] = 0x30; // the central name "archive/data/1" -> "archive/data/0"
+  await failure(twice, 'pytorch_model.bin: zip entry "archive/data/0" appears twice in the central directory (damaged archive?)', CheckpointError);
+});
+
+s('a pickle appending a million items ends in an error, not a stack overflow', async () => {
+  // EMPTY_LIST, MARK, 1,000,000 x BININT1 0, APPENDS, STOP as the state dict of a legacy file.
+  const n = 1_000_000, body = new Uint8Array(2 + 2 * n + 2);
+  body.set([0x5d, 0x28]);
+  for (let i = 0; i < n; i++) body[2 + 2 * i] = 0x4b;
+  body.set([0x65, 0x2e], 2 + 2 * n);
+  const legacy = torchLegacy(tensors, storages);
+  const magicVersionSys = legacy.subarray(0, indexOf(legacy, 'collections') - 3); // up to the state dict's PROTO
+  const t0 = performance.now();
+  await failure(concat([magicVersionSys, Uint8Array.of(0x80, 0x02), body, Uint8Array.of(0x80, 0x02, 0x5d, 0x2e)]), 'pytorch_model.bin: the pickle holds a list, not a state dict', CheckpointError);
+  assert.ok(performance.now() - t0 < 5000, `${performance.now() - t0} ms`);
+});
+
+async function rejectedMessage(fn: () => Promise<unknown>): Promise<string> {
+  try { await fn(); } catch (e) { return (e as Error).message; }
+  throw new Error('expected an error, none was thrown');
+}
+
 s.run();

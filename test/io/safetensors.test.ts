@@ -49,10 +49,13 @@ s('F16 and BF16 widen to float32 exactly, zero-sized tensors read as empty', asy
     [FILE, blobSource(new Blob([bytes.slice()]), FILE)],
   ]));
   assert.is(ckpt.format, 'safetensors');
-  const h = await ckpt.readFloat32('h');
+  // Infinities and NaN are refused by default, naming the tensor, and read when allowed.
+  const refused = await rejected(() => ckpt.readFloat32('h'));
+  assert.match(refused, 'model.safetensors: tensor "h" holds 3 non-finite values (of 12; the first, Infinity, at index 7)');
+  const h = await ckpt.readFloat32('h', { allowNonFinite: true });
   halves.forEach((bits, i) => assert.ok(Object.is(h[i], fromHalfBits(bits)) || (isNaN(h[i]!) && isNaN(fromHalfBits(bits))), `half 0x${bits.toString(16)}`));
   assert.is(toHalfBits(h[2]!), 1);
-  const b = await ckpt.readFloat32('b');
+  const b = await ckpt.readFloat32('b', { allowNonFinite: true });
   const expected = bf.map((bits) => new Float32Array(new Uint32Array([bits << 16]).buffer)[0]!);
   bf.forEach((_, i) => assert.ok(Object.is(b[i], expected[i]) || (isNaN(b[i]!) && isNaN(expected[i]!)), `bf16 ${i}`));
   assert.is(b[6], 3.140625);
@@ -135,5 +138,37 @@ s('a source read past its end says so', async () => {
   assert.match(err, 'y.bin: read of bytes 9..11 past the end');
   assert.ok(UnsupportedCheckpointError !== CheckpointError);
 });
+
+s('the tensors must fill the data section: no gap, nothing after the last', async () => {
+  // bias moved 4 bytes on: bytes 48..52 belong to no tensor (found before the overlap that follows).
+  const bytes = safetensorsFile(good, editOf('bias', (e) => { e.data_offsets = [52, 64]; }));
+  await failure(bytes, 'model.safetensors: data bytes 48..52 belong to no tensor (before tensor "bias"); a safetensors file\'s tensors fill its data section: the header was changed, or the file is damaged');
+  const tail = safetensorsFile(good, editOf('position_ids', (e) => { e.dtype = 'I32'; e.data_offsets = [60, 68]; }));
+  await failure(tail, 'model.safetensors: 8 bytes after the last tensor\'s data belong to no tensor (the data section has 76, its tensors fill the first 68): the header was changed, or the file is damaged');
+  const first = safetensorsFile([good[0]!, { name: 'bias', dtype: 'F32', shape: [3], data: f32Bytes([1, 2, 3]) }], editOf(Q, (e) => { e.shape = [3, 3]; e.data_offsets = [12, 48]; }));
+  await failure(first, `model.safetensors: data bytes 0..12 belong to no tensor (before tensor "${Q}"); a safetensors file's tensors fill its data section: the header was changed, or the file is damaged`);
+});
+
+s('a header of a million empty tensors is refused at once', async () => {
+  // 110,000 empty tensors: 6 MB of header. Before the cap, 89 MB of them took 28 s and 2 GB.
+  const entries: string[] = [];
+  for (let i = 0; i < 110_000; i++) entries.push(`"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+  const json = new TextEncoder().encode(`{${entries.join(',')}}`);
+  const len = new Uint8Array(8);
+  new DataView(len.buffer).setUint32(0, json.length, true);
+  const t0 = performance.now();
+  await failure(concatBytes(len, json), 'model.safetensors: header holds over 100000 objects (110001 \'{\'); no model wgprune runs has that many tensors');
+  assert.ok(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+  const big = new Uint8Array(8 + 17 * 2 ** 20);
+  new DataView(big.buffer).setUint32(0, 17 * 2 ** 20, true);
+  await failure(big, `model.safetensors: header length ${17 * 2 ** 20} is implausibly large (over ${16 * 2 ** 20} bytes)`);
+});
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 s.run();

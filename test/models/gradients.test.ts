@@ -4,7 +4,7 @@ import { assertClose } from '../helpers/compare.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
 import { spanLossRef } from '../reference/loss.js';
-import { makeCheckpoint, smallConfig } from '../reference/model.js';
+import { makeCheckpoint, prunedFields, smallConfig } from '../reference/model.js';
 
 const rand = new Random();
 
@@ -134,7 +134,9 @@ g('pruned models, and targets that do not fit the head are refused', async ({ rt
   assert.throws(() => qaModel.maskGradients(b, { targets: Float32Array.of(0, 0, 0) }), /targets given to a question-answering model/);
   qaModel.dispose();
   const cls = configFor('BertForSequenceClassification');
-  const pruned = await EncoderModel.load(rt, cls, makeCheckpoint(rand, cls, [{ heads: 2, neurons: 10 }, { heads: 3, neurons: 4 }]).source);
+  const keep = [{ heads: 2, neurons: 10 }, { heads: 3, neurons: 4 }];
+  const prunedConfig = smallConfig('BertForSequenceClassification', { num_labels: 3, ...prunedFields(3, keep) });
+  const pruned = await EncoderModel.load(rt, prunedConfig, makeCheckpoint(rand, prunedConfig, keep).source);
   assert.throws(() => pruned.maskGradients(b, { labels: Int32Array.of(0, 0, 0) }), /physically pruned/);
   pruned.dispose();
   const model = await EncoderModel.load(rt, cls, makeCheckpoint(rand, cls).source);

@@ -5,7 +5,7 @@ import { canonicalTensors, type WeightSource } from '../../src/models/weights.js
 import { assertClose, rejected, thrown } from '../helpers/compare.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
-import { makeCheckpoint, smallConfig } from '../reference/model.js';
+import { makeCheckpoint, prunedFields, smallConfig } from '../reference/model.js';
 
 const rand = new Random();
 

@@ -26,6 +26,17 @@ export function smallConfigJson(architecture: string, extra: Record<string, unkn
 }
 
 /**
+ * config.json's fields that declare a physically pruned model, as src/prune/export.ts writes
+ * them: Hugging Face's `pruned_heads` (the last heads of each layer, as makeCheckpoint keeps
+ * the first) and `wgprune_pruned`. Without them the loader refuses weights smaller than
+ * the config.
+ */
+export function prunedFields(heads: number, keep: { heads: number; neurons: number }[]): Record<string, unknown> {
+  const pruned = Object.fromEntries(keep.filter((k) => k.heads < heads).map((k) => [String(keep.indexOf(k)), Array.from({ length: heads - k.heads }, (_, j) => k.heads + j)]));
+  return { pruned_heads: pruned, wgprune_pruned: { heads_kept: keep.map((k) => k.heads), intermediate_sizes: keep.map((k) => k.neurons) } };
+}
+
+/**
  * A small random checkpoint for one family, under Hugging Face's parameter names, with a
  * float64 forward to check our model against. `keep` prunes layers physically: the first
  * `heads` heads and `neurons` neurons of each layer survive.
