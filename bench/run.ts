@@ -20,6 +20,7 @@ import { settle } from './settle.js';
 import { modelJobs } from './model.js';
 import { solveJobs } from './solve.js';
 import { opJobs } from './ops.js';
+import { benchPrune } from './prune.js';
 
 const usage = `usage: npm run bench -- [options]
   --json FILE      write every record (all implementations, both hosts with --browser) as JSON
@@ -40,6 +41,9 @@ const usage = `usage: npm run bench -- [options]
                    bundled sst2-mini (batch 8); sequences/s = GFLOP/s / the printed GFLOP
   --solve          also time the damped solve of mask tuning at k = 256 .. 3,072: float64
                    Cholesky on the CPU against the blocked solve with device updates
+  --prune          only the pruning pipeline on sst2-mini with 2,048 samples: each step's wall
+                   time, and dev accuracy, agreement and KL to the unpruned model after the
+                   search, the rearrangement and tuning, and for random masks, at 0.4-0.6
   --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
                    stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
@@ -57,12 +61,17 @@ const { values } = parseArgs({
     ops: { type: 'boolean', default: false },
     models: { type: 'boolean', default: false },
     solve: { type: 'boolean', default: false },
+    prune: { type: 'boolean', default: false },
     'ort-tier-up': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
   console.log(usage);
+  process.exit(0);
+}
+if (values.prune) {
+  await benchPrune();
   process.exit(0);
 }
 

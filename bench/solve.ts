@@ -1,4 +1,4 @@
-// The damped solve of mask tuning (METHOD.md step 4) at the sizes BERT-base gives it (heads:
+// The damped solve of mask tuning (docs/method.md step 4) at the sizes BERT-base gives it (heads:
 // 12; neurons: up to 3,072): float64 Cholesky on the CPU against the blocked solve whose
 // trailing updates run on the device (src/linalg/blocked.ts). GFLOP/s of a Cholesky's k³/3.
 import { solveDampedBlocked } from '../src/linalg/blocked.js';

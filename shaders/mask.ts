@@ -23,7 +23,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 `;
 
 /**
- * The gradient of a mask, per example (METHOD.md step 1): for x viewed as
+ * The gradient of a mask, per example (docs/method.md step 1): for x viewed as
  * [batch, pre, groups, inner], out[b * outStride + j] = Σ_{pre, inner} a ⊙ g over the
  * entries of group j, with a the masked tensor's input and g the upstream gradient. One
  * workgroup per (example, group), a tree over its terms. `batchStart` offsets the output

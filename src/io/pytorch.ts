@@ -323,6 +323,9 @@ async function legacyStorages(source: ByteSource, table: StorageTable, keyList: 
   for (const key of table.byKey.keys()) {
     if (!storages.has(key)) throw new CheckpointError(`${file}: storage "${key}" is used by a tensor but missing from the storage key list`);
   }
+  // torch.save writes nothing after the last storage: more bytes mean the file was damaged
+  // (bytes inserted, or a storage's recorded size changed).
+  if (at !== source.size) throw new CheckpointError(`${file}: ${source.size - at} bytes after the last storage's data (the storages end at byte ${at}): the file is damaged`);
   // Each storage's recorded element count must match what the pickle said.
   await Promise.all(layout.map(async ({ key, at: countAt, numel: expected }) => {
     const b = await source.read(countAt, 8);

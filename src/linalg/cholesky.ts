@@ -58,7 +58,7 @@ export function choleskySolve(L: Float64Array, r: ArrayLike<number>, k: number):
 /**
  * Solves (G + damping I) x = r for a symmetric positive semi-definite G (k x k, row-major),
  * in float64 on the CPU, by Cholesky factorisation: the normal equations of the mask
- * tuning step (METHOD.md step 4), where damping pulls the solution toward 0 (the ridge
+ * tuning step (docs/method.md step 4), where damping pulls the solution toward 0 (the ridge
  * toward m = 1 when solving for δ = m - 1).
  *
  * A row-oriented Cholesky with contiguous inner products: k³/6 multiply-adds, ~0.6 GFLOP/s

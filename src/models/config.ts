@@ -190,7 +190,8 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
     problemType = problem;
   }
   const layerNormEps = distil ? 1e-12 : field(c, file, ['layer_norm_eps'], 1e-12);
-  if (!(layerNormEps > 0)) throw new ModelError(`${file}: "layer_norm_eps" is ${layerNormEps}, expected a positive number (BERT's is 1e-12)`);
+  // Real models use 1e-12 (BERT) to 1e-5 (RoBERTa); one past 0.01 would flatten every LayerNorm.
+  if (!(layerNormEps > 0 && layerNormEps <= 0.01)) throw new ModelError(`${file}: "layer_norm_eps" is ${layerNormEps}, expected a small positive number, at most 0.01 (BERT's is 1e-12)`);
   const padTokenId = intField(c, file, ['pad_token_id'], 0, vocabSize - 1, c.pad_token_id === null || c.pad_token_id === undefined ? (type === 'roberta' ? 1 : 0) : undefined);
   if (type === 'roberta' && padTokenId + 2 > maxPositions) {
     throw new ModelError(`${file}: RoBERTa's positions start after pad_token_id ${padTokenId}, so max_position_embeddings ${maxPositions} leaves no room for a token`);

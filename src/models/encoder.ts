@@ -66,7 +66,7 @@ export interface LayerSaved {
 }
 
 /**
- * A BERT layer with head and neuron masks (METHOD.md, "Where the masks sit"):
+ * A BERT layer with head and neuron masks (docs/method.md, "Where the masks sit"):
  * h1 = LN(Attention(x) W_o + b_o + x), out = LN((GELU(h1 W1 + b1) ∘ neuronMask) W2 + b2 + h1).
  * Keeps what the backward needs when `save` is set; otherwise frees it.
  */
@@ -141,7 +141,7 @@ export interface MaskGradients {
 
 /**
  * Backward of encoderLayerForward to its input, writing the per-example head and neuron
- * mask gradients of this layer (METHOD.md step 1). Frees `saved`.
+ * mask gradients of this layer (docs/method.md step 1). Frees `saved`.
  */
 export function encoderLayerBackward(saved: LayerSaved, dOut: Tensor, w: EncoderLayer, masks: LayerMasks, grads: MaskGradients): Tensor {
   const n2 = layernormBackward(saved.norm2.input, w.outputNorm.gamma, saved.norm2, dOut);

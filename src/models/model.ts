@@ -141,7 +141,7 @@ export class EncoderModel {
   }
 
   /**
-   * METHOD.md step 1: each example's gradient of its own loss with respect to the head and
+   * docs/method.md step 1: each example's gradient of its own loss with respect to the head and
    * neuron masks, at all masks 1: `head` [batch, layers, heads], `neuron` [batch, layers,
    * intermediate], with each example's loss, `losses` [batch]. The forward keeps what the
    * backward needs; the backward runs from the loss through the task head to the final

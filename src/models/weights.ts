@@ -123,7 +123,7 @@ export function planWeights(config: ModelConfig, source: WeightSource) {
     const qRows = source.shapes.get(resolve(l.query.weight))![0] ?? 0;
     if (qRows !== declared.heads * headDim) {
       const kept = qRows / headDim;
-      throw new ModelError(`${source.name}: tensor "${l.query.weight}" has ${qRows} rows (${Number.isInteger(kept) ? `${kept} heads` : 'not a whole number of heads'} of size ${headDim}), ` +
+      throw new ModelError(`${source.name}: tensor "${l.query.weight}" has ${qRows} rows (${Number.isInteger(kept) ? `${kept} head${kept === 1 ? '' : 's'}` : 'not a whole number of heads'} of size ${headDim}), ` +
         `but config.json declares ${declared.heads} heads for layer ${i} (num_attention_heads ${heads}${declared.heads !== heads ? ', less its pruned_heads' : ', and no pruned_heads for it'}): config.json and the weights disagree`);
     }
     const neurons = source.shapes.get(resolve(l.intermediate.weight))![0] ?? 0;

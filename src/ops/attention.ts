@@ -43,7 +43,7 @@ const fromHeads = (x: Tensor): Tensor => {
 /**
  * Multi-head self-attention from projected q, k, v ([batch, seq, hidden]):
  * softmax(q kᵀ / sqrt(headDim) + keyBias) v per head, each head's context multiplied by
- * headMask[h] (METHOD.md, "Where the masks sit"), heads merged back to [batch, seq, hidden]
+ * headMask[h] (docs/method.md, "Where the masks sit"), heads merged back to [batch, seq, hidden]
  * ready for the output projection. `keyBias` is [batch, seq]: 0 for tokens, the float32
  * minimum for padding.
  */
@@ -70,7 +70,7 @@ export function attentionForward(
 /**
  * Backward of attentionForward given dOut [batch, seq, hidden]. When `headMaskGrad` is
  * given ([batch, layers, heads]), writes this layer's per-example head-mask gradient into it:
- * Σ over tokens and head dims of context ⊙ dOut (METHOD.md step 1).
+ * Σ over tokens and head dims of context ⊙ dOut (docs/method.md step 1).
  */
 export function attentionBackward(
   saved: AttentionSaved, dOut: Tensor,

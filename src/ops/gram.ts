@@ -6,7 +6,7 @@ import { sum } from './reduce.js';
 import { permute } from './transpose.js';
 
 /**
- * The normal equations of METHOD.md step 4 for one batch of tokens, without building the
+ * The normal equations of docs/method.md step 4 for one batch of tokens, without building the
  * least-squares matrix A (rows: token x hidden unit; columns: the kept heads or neurons).
  * Sum them over batches (`add`), then solve (src/linalg/cholesky.ts).
  */

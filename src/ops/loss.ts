@@ -10,7 +10,7 @@ import { launchMap, maxThreadsPerLaunch, programFor, spans, type MapKernel } fro
  * Every forward returns both the batch loss and the per-example losses; every backward
  * gives the gradient of the batch loss, or with `perExample` the gradient of each
  * example's own loss in its row (no division by the batch): the per-example gradients
- * that the mask Fisher information sums the squares of (METHOD.md step 1).
+ * that the mask Fisher information sums the squares of (docs/method.md step 1).
  */
 
 export interface LossOutput {

@@ -45,7 +45,7 @@ export function applyMask(x: Tensor, mask: Tensor, axis: number): Tensor {
  * Writes the per-example gradient of a mask applied along `axis` of a (axis >= 1; axis 0
  * is the batch) into out[b, layer, :], for out of shape [batch, layers, groups]:
  * Σ over every other axis of a ⊙ g, where a is the tensor the mask multiplied and g the
- * gradient of the loss with respect to the masked result (METHOD.md step 1).
+ * gradient of the loss with respect to the masked result (docs/method.md step 1).
  */
 export function maskGradient(a: Tensor, g: Tensor, axis: number, out: Tensor, layer: number): void {
   const op = 'maskGradient';

@@ -92,6 +92,18 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (!shared && shapeString(bBatchDims) !== shapeString(batchDims)) {
     throw new ShapeError(`matmul: batch dims differ: ${shapeString(a.shape)} and ${shapeString(b.shape)}`);
   }
+  // A weight shared by a batch of row-major matrices is one product over all their rows:
+  // [batch·M, K] x [K, N] fills the tiles that M alone (a short sentence's few tokens) leaves
+  // mostly empty, and C's layout is the same.
+  if (shared && !transA && batch > 1) {
+    const a2 = a.reshape([batch * M, K]), b2 = bBatchDims.length ? b.reshape([bR, bC]) : b;
+    const c2 = matmul(a2, b2, options);
+    a2.dispose();
+    if (b2 !== b) b2.dispose();
+    const c = c2.reshape([...batchDims, M, N]);
+    c2.dispose();
+    return c;
+  }
   const bias = options.bias, gelu = options.gelu ?? false;
   if (bias) {
     bias.check('matmul');

@@ -31,7 +31,7 @@ export interface FisherInformation {
 }
 
 /**
- * The diagonal of the empirical Fisher information of the masks (METHOD.md step 1): for each
+ * The diagonal of the empirical Fisher information of the masks (docs/method.md step 1): for each
  * head and neuron, Σ_i g_i² over the sample set, with g_i the gradient of example i's loss
  * (`perBatch`: of the batch's summed loss, one g per batch, as the reference code does).
  * Gradients come from `model.maskGradients` and are squared and summed on the device; only

@@ -1,6 +1,6 @@
 import { WgpruneError } from '../runtime/errors.js';
 
-/** The shape the cost model needs (METHOD.md step 2). */
+/** The shape the cost model needs (docs/method.md step 2). */
 export interface CostShape {
   layers: number;
   heads: number;

@@ -2,6 +2,8 @@ import type { EncoderModel } from '../models/model.js';
 import { fisherInformation, type FisherInformation, type SampleBatch } from './fisher.js';
 import { rearrangeByGram } from './rearrange.js';
 import { searchByFlops, type SearchResult } from './search.js';
+import type { CostShape } from './flops.js';
+import { WgpruneError } from '../runtime/errors.js';
 
 export interface MaskOptions {
   /** Fraction of the encoder's MACs to keep, in (0, 1). */
@@ -27,20 +29,30 @@ export interface FoundMasks {
 }
 
 /**
- * Steps 1-3 of METHOD.md: the Fisher information of the masks over the sample batches (with
+ * Steps 1-3 of docs/method.md: the Fisher information of the masks over the sample batches (with
  * the per-layer Gram matrices of the gradients), the search for how many heads and neurons
  * to keep under the MACs constraint, and, layer by layer, the rearrangement of which ones,
  * keeping each layer's counts. The masks are binary: tuning their values (step 4) is not
  * done here.
  */
 export async function findMasks(model: EncoderModel, batches: Iterable<SampleBatch>, options: MaskOptions): Promise<FoundMasks> {
-  const c = model.config, L = model.weights.layers.length;
-  let t0 = performance.now();
+  const t0 = performance.now();
   const fisher = await fisherInformation(model, batches, { perBatch: options.perBatch ?? false, grams: true, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const tFisher = performance.now() - t0;
-  t0 = performance.now();
-  const search = searchByFlops(fisher.head, fisher.neuron,
-    { layers: L, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: options.seqLen }, options.constraint);
+  const c = model.config;
+  const found = masksFromFisher(fisher, { layers: model.weights.layers.length, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: options.seqLen }, options.constraint);
+  return { ...found, timings: { ...found.timings, fisher: tFisher } };
+}
+
+/**
+ * Steps 2-3 from a Fisher pass taken with its Gram matrices: the search under the MACs
+ * constraint, then each layer's rearrangement with its own Gram matrix and importances.
+ * One Fisher pass serves any number of constraints.
+ */
+export function masksFromFisher(fisher: FisherInformation, shape: CostShape, constraint: number): FoundMasks {
+  if (!fisher.headGrams || !fisher.neuronGrams) throw new WgpruneError('masksFromFisher: the Fisher pass was taken without its Gram matrices (grams: true)');
+  let t0 = performance.now();
+  const search = searchByFlops(fisher.head, fisher.neuron, shape, constraint);
   const tSearch = performance.now() - t0;
   t0 = performance.now();
   const loss = { before: 0, after: 0 };
@@ -51,7 +63,7 @@ export async function findMasks(model: EncoderModel, batches: Iterable<SampleBat
     loss.after += r.lossAfter;
     return Array.from(r.mask);
   });
-  const head = rearranged(search.headMask, fisher.headGrams!, fisher.head, c.heads);
-  const neuron = rearranged(search.neuronMask, fisher.neuronGrams!, fisher.neuron, c.intermediate);
-  return { head, neuron, search, fisher, loss, timings: { fisher: tFisher, search: tSearch, rearrange: performance.now() - t0 } };
+  const head = rearranged(search.headMask, fisher.headGrams, fisher.head, shape.heads);
+  const neuron = rearranged(search.neuronMask, fisher.neuronGrams, fisher.neuron, shape.intermediate);
+  return { head, neuron, search, fisher, loss, timings: { fisher: 0, search: tSearch, rearrange: performance.now() - t0 } };
 }

@@ -1,7 +1,7 @@
 import { WgpruneError } from '../runtime/errors.js';
 
 /**
- * The mask rearrangement of METHOD.md step 3, for one layer: which `pruned` of its `k`
+ * The mask rearrangement of docs/method.md step 3, for one layer: which `pruned` of its `k`
  * groups (heads or neurons) to prune, keeping the count the search chose. The loss of
  * pruning a set S is taken as ‖Σ_{j∈S} g_j‖², g_j group j's gradients over the samples; with
  * the Gram matrix G = gᵀg (k x k, row-major: `gram[i * k + j]` = g_i · g_j) that is

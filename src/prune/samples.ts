@@ -8,7 +8,7 @@ import type { ModelConfig } from '../models/config.js';
 import type { SampleBatch } from './fisher.js';
 
 export interface SampleOptions {
-  /** Examples drawn (default 2,048, METHOD.md's sample set); all of them if fewer. */
+  /** Examples drawn (default 2,048, docs/method.md's sample set); all of them if fewer. */
   count?: number;
   batchSize?: number;
   maxLength?: number;

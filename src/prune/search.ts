@@ -33,7 +33,7 @@ function checkImportance(name: string, v: ArrayLike<number>, want: number): Floa
 }
 
 /**
- * The mask search of METHOD.md step 2 under a MACs constraint: heads of all layers ranked
+ * The mask search of docs/method.md step 2 under a MACs constraint: heads of all layers ranked
  * together by importance, neurons likewise; for every count h of kept heads (1 .. L·A) keep
  * as many neurons as the rest of the budget allows, n = floor((C·MACs_full − h·MACs_head) /
  * MACs_neuron), and keep the (h, n) whose top-h head and top-n neuron importances sum

@@ -1,6 +1,6 @@
 import { NotPositiveDefiniteError } from '../linalg/cholesky.js';
 import { solveNormalEquations } from '../linalg/solve.js';
-import { encoderLayerForward, linearForward } from '../models/encoder.js';
+import { linearForward } from '../models/encoder.js';
 import type { EncoderModel } from '../models/model.js';
 import type { LayerWeights } from '../models/weights.js';
 import { attentionForward, disposeAttention } from '../ops/attention.js';
@@ -67,6 +67,10 @@ interface BatchState {
   /** Input of the current layer: the teacher's and the student's (the pruned model with the masks tuned so far). */
   teacher: Tensor;
   student: Tensor;
+  /** Kept between the passes over one layer: the teacher's attention sum before LayerNorm and its layer output, the student's attention output. */
+  teacherResidual?: Tensor;
+  teacherOut?: Tensor;
+  studentH1?: Tensor;
 }
 
 /** The attention sub-layer: the (unmasked) context of its heads [batch, seq, heads·headDim], and the sum before LayerNorm. */
@@ -177,44 +181,53 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
       const cpu = await readLayer(model.weights.layers[l]!);
       const teacherLayer = options.teacher ? upload(pruneLayer(cpu, options.teacher.head[l]!, options.teacher.neuron[l]!)) : model.weights.layers[l]!;
       let student = upload(pruneLayer(cpu, head[l]!, neuron[l]!));
+      const eps = c.layerNormEps;
+      const norm1 = (x: Tensor, w: LayerWeights) => layernormForward(x, w.attentionNorm.gamma, w.attentionNorm.beta, eps).y;
+      const norm2 = (x: Tensor, w: LayerWeights) => layernormForward(x, w.outputNorm.gamma, w.outputNorm.beta, eps).y;
 
-      // --- attention ---
+      // --- attention: the teacher's sums before LayerNorm are kept for the FFN pass ---
       let t0 = performance.now();
       const heads = keptIndices(head[l]!);
       const attEntry = (status: TuneLogEntry['status'], extra: Partial<TuneLogEntry> = {}) =>
         log.push({ layer: l, block: 'attention', size: heads.length, status, ...extra, ms: performance.now() - t0 });
+      const tuneAttention = !stopped && heads.length > 0 && (l > 0 || options.firstAttention);
+      const kd = heads.length * headDim, wo = student.attentionOutput.weight;
+      let gram = tuneAttention ? rt.keep(rt.tensor(new Float32Array(kd * kd), [kd, kd])) : undefined;
+      let rhs = tuneAttention ? rt.keep(rt.tensor(new Float32Array(kd), [kd])) : undefined;
+      for (const s of states) {
+        const { batch, seq } = s.batch.tokens, T = batch * seq;
+        const out = rt.tidy((): { residual: Tensor; gram?: Tensor; rhs?: Tensor } => {
+          const t = attentionBlock(s.teacher, teacherLayer, s.keyBias);
+          if (!gram || !rhs) return { residual: t.residual };
+          const st = attentionBlock(s.student, student, s.keyBias);
+          const ctx = applyMask(st.context!.reshape([T, kd]), s.tokens, 0);
+          const target = sub(sub(t.residual, s.student), student.attentionOutput.bias).reshape([T, c.hidden]);
+          const projected = matmul(target, wo); // [T, kd]: b(t) W_o
+          return { residual: t.residual, gram: add(gram, matmul(ctx, ctx, { transA: true })), rhs: add(rhs, sum(mul(ctx, projected), 0)) };
+        });
+        s.teacherResidual = rt.keep(out.residual);
+        if (out.gram && out.rhs) {
+          gram!.dispose(); rhs!.dispose();
+          gram = rt.keep(out.gram); rhs = rt.keep(out.rhs);
+        }
+      }
       if (stopped) attEntry('not reached');
       else if (heads.length === 0) attEntry('empty');
-      else if (l === 0 && !options.firstAttention) attEntry('skipped', { reason: 'layer 0 attention is not tuned (as the reference code); --tune-first-attention tunes it' });
+      else if (!tuneAttention) attEntry('skipped', { reason: 'layer 0 attention is not tuned (as the reference code); --tune-first-attention tunes it' });
       else {
-        const kd = heads.length * headDim, wo = student.attentionOutput.weight;
-        let gram = rt.keep(rt.tensor(new Float32Array(kd * kd), [kd, kd])), rhs = rt.keep(rt.tensor(new Float32Array(kd), [kd]));
-        for (const s of states) {
-          const { batch, seq } = s.batch.tokens, T = batch * seq;
-          const [g2, r2] = rt.tidy(() => {
-            const t = attentionBlock(s.teacher, teacherLayer, s.keyBias);
-            const st = attentionBlock(s.student, student, s.keyBias);
-            const ctx = applyMask(st.context!.reshape([T, kd]), s.tokens, 0);
-            const target = sub(sub(t.residual, s.student), student.attentionOutput.bias).reshape([T, c.hidden]);
-            const projected = matmul(target, wo); // [T, kd]: b(t) W_o
-            return [add(gram, matmul(ctx, ctx, { transA: true })), add(rhs, sum(mul(ctx, projected), 0))];
-          });
-          gram.dispose(); rhs.dispose();
-          gram = rt.keep(g2); rhs = rt.keep(r2);
-        }
         const m = matmul(wo, wo, { transA: true });
-        const [C, R, M] = await Promise.all([gram.read(), rhs.read(), m.read()]);
-        for (const x of [gram, rhs, m]) x.dispose();
+        const [C, R, M] = await Promise.all([gram!.read(), rhs!.read(), m.read()]);
+        for (const x of [gram!, rhs!, m]) x.dispose();
         const k = heads.length, G = new Float64Array(k * k), r = new Float64Array(k);
         for (let h = 0; h < k; h++) {
           for (let i = 0; i < headDim; i++) r[h]! += R[h * headDim + i]!;
           for (let g = 0; g < k; g++) {
-            let s = 0;
+            let sum = 0;
             for (let i = 0; i < headDim; i++) {
               const row = (h * headDim + i) * kd + g * headDim;
-              for (let j = 0; j < headDim; j++) s += C[row + j]! * M[row + j]!;
+              for (let j = 0; j < headDim; j++) sum += C[row + j]! * M[row + j]!;
             }
-            G[h * k + g] = s;
+            G[h * k + g] = sum;
           }
         }
         const out = await solve(G, r, k);
@@ -230,37 +243,46 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
       }
       options.onProgress?.(2 * l + 1, total);
 
-      // --- FFN ---
+      // --- FFN: the teacher's layer output and the student's attention output are kept ---
       t0 = performance.now();
       const neurons = keptIndices(neuron[l]!);
       const ffnEntry = (status: TuneLogEntry['status'], extra: Partial<TuneLogEntry> = {}) =>
         log.push({ layer: l, block: 'ffn', size: neurons.length, status, ...extra, ms: performance.now() - t0 });
-      if (stopped) ffnEntry('not reached');
-      else if (neurons.length === 0) ffnEntry('empty');
-      else {
-        const k = neurons.length, w2 = student.output.weight;
-        const rows = options.firstTokenOnly && l === L - 1 ? 'first' : 'tokens';
-        let gram = rt.keep(rt.tensor(new Float32Array(k * k), [k, k])), rhs = rt.keep(rt.tensor(new Float32Array(k), [k]));
+      const tuneFfn = !stopped && neurons.length > 0;
+      const k = neurons.length, w2 = student.output.weight;
+      const rows = options.firstTokenOnly && l === L - 1 ? 'first' : 'tokens';
+      let ffnGram = tuneFfn ? rt.keep(rt.tensor(new Float32Array(k * k), [k, k])) : undefined;
+      let ffnRhs = tuneFfn ? rt.keep(rt.tensor(new Float32Array(k), [k])) : undefined;
+      if (!stopped) {
         for (const s of states) {
           const { batch, seq } = s.batch.tokens, T = batch * seq;
-          const [g2, r2] = rt.tidy(() => {
-            const eps = c.layerNormEps;
-            const ta = attentionBlock(s.teacher, teacherLayer, s.keyBias);
-            const th1 = layernormForward(ta.residual, teacherLayer.attentionNorm.gamma, teacherLayer.attentionNorm.beta, eps).y;
+          const out = rt.tidy((): { teacherOut: Tensor; studentH1: Tensor; gram?: Tensor; rhs?: Tensor } => {
+            const th1 = norm1(s.teacherResidual!, teacherLayer);
             const tf = ffnBlock(th1, teacherLayer);
-            const sa = attentionBlock(s.student, student, s.keyBias);
-            const sh1 = layernormForward(sa.residual, student.attentionNorm.gamma, student.attentionNorm.beta, eps).y;
+            const sh1 = norm1(attentionBlock(s.student, student, s.keyBias).residual, student);
+            const next = { teacherOut: norm2(tf.residual, teacherLayer), studentH1: sh1 };
+            if (!ffnGram || !ffnRhs) return next;
             const act = applyMask(linearForward(sh1, student.intermediate, { gelu: true }).reshape([T, k]), s[rows], 0);
             const target = sub(sub(tf.residual, sh1), student.output.bias).reshape([T, c.hidden]);
             const projected = matmul(target, w2); // [T, k]: b(t) W2
-            return [add(gram, matmul(act, act, { transA: true })), add(rhs, sum(mul(act, projected), 0))];
+            return { ...next, gram: add(ffnGram, matmul(act, act, { transA: true })), rhs: add(ffnRhs, sum(mul(act, projected), 0)) };
           });
-          gram.dispose(); rhs.dispose();
-          gram = rt.keep(g2); rhs = rt.keep(r2);
+          s.teacherResidual!.dispose();
+          s.teacherResidual = undefined;
+          s.teacherOut = rt.keep(out.teacherOut);
+          s.studentH1 = rt.keep(out.studentH1);
+          if (out.gram && out.rhs) {
+            ffnGram!.dispose(); ffnRhs!.dispose();
+            ffnGram = rt.keep(out.gram); ffnRhs = rt.keep(out.rhs);
+          }
         }
-        const full = rt.tidy(() => mul(gram, matmul(w2, w2, { transA: true })));
-        const [G32, R] = await Promise.all([full.read(), rhs.read()]);
-        for (const x of [gram, rhs, full]) x.dispose();
+      }
+      if (stopped) ffnEntry('not reached');
+      else if (!tuneFfn) ffnEntry('empty');
+      else {
+        const full = rt.tidy(() => mul(ffnGram!, matmul(w2, w2, { transA: true })));
+        const [G32, R] = await Promise.all([full.read(), ffnRhs!.read()]);
+        for (const x of [ffnGram!, ffnRhs!, full]) x.dispose();
         const out = await solve(Float64Array.from(G32), Float64Array.from(R), k);
         if ('values' in out) {
           neurons.forEach((n, i) => { neuron[l]![n] = out.values[i]!; });
@@ -276,15 +298,19 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
       }
       options.onProgress?.(2 * l + 2, total);
 
-      // --- next layer's inputs ---
-      if (!stopped && l < L - 1) {
-        for (const s of states) {
-          const next = (x: Tensor, w: LayerWeights) => rt.keep(encoderLayerForward(x, w, { heads: w.keptHeads, eps: c.layerNormEps }, { keyBias: s.keyBias }).out);
-          const [t, st] = [next(s.teacher, teacherLayer), next(s.student, student)];
+      // --- next layer's inputs: the teacher's kept output, the student's FFN on its kept h1 ---
+      for (const s of states) {
+        if (!stopped && l < L - 1) {
+          const out = rt.keep(rt.tidy(() => norm2(ffnBlock(s.studentH1!, student).residual, student)));
           if (s.teacher !== s.student) s.teacher.dispose();
           s.student.dispose();
-          s.teacher = t; s.student = st;
+          s.teacher = s.teacherOut!; s.student = out;
+        } else {
+          s.teacherOut?.dispose();
         }
+        s.studentH1?.dispose();
+        s.teacherOut = undefined; s.studentH1 = undefined;
+        s.teacherResidual?.dispose(); s.teacherResidual = undefined;
       }
       release(student);
       if (options.teacher) release(teacherLayer);
@@ -300,7 +326,7 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
   } finally {
     for (const w of [...uploaded]) release(w);
     for (const s of states) {
-      for (const t of new Set([s.keyBias, s.tokens, s.first, s.teacher, s.student])) t.dispose();
+      for (const t of new Set([s.keyBias, s.tokens, s.first, s.teacher, s.student, s.teacherResidual, s.teacherOut, s.studentH1])) t?.dispose();
     }
   }
   return { head, neuron, log, ...(stopped ? { stopped } : {}) };

@@ -22,7 +22,7 @@ function gramOf(g: Float64Array, samples: number, k: number): Float64Array {
   return G;
 }
 
-/** METHOD.md step 3 as written, on the gradient vectors: the same choice, step by step. */
+/** docs/method.md step 3 as written, on the gradient vectors: the same choice, step by step. */
 function naive(g: Float64Array, samples: number, k: number, importance: Float64Array, pruned: number): Set<number> {
   const order = [...importance.keys()].sort((a, b) => importance[a]! - importance[b]! || a - b);
   const S = new Set(order.slice(0, pruned));
