@@ -49,7 +49,12 @@ export function parseSquadJson(data: string | Uint8Array, file = 'squad.json'): 
     throw new DataError(file, undefined, `not JSON (${(e as Error).message}); give the SQuAD train or dev JSON`);
   }
   const bad = (path: string, problem: string) => new DataError(file, undefined, `${path}: ${problem}; is this a SQuAD v1.1 / v2.0 file?`);
-  const arr = (v: unknown, path: string) => { if (!Array.isArray(v)) throw bad(path, 'expected an array'); return v as Json[]; };
+  const arr = (v: unknown, path: string) => {
+    if (!Array.isArray(v)) throw bad(path, 'expected an array');
+    const i = v.findIndex((x) => x === null || typeof x !== 'object' || Array.isArray(x));
+    if (i >= 0) throw bad(`${path}[${i}]`, 'expected an object');
+    return v as Json[];
+  };
   const str = (v: unknown, path: string) => { if (typeof v !== 'string') throw bad(path, 'expected a string'); return v; };
   if (!root || typeof root !== 'object') throw bad('top level', 'expected an object');
   const examples: SquadExample[] = [];

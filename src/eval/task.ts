@@ -50,15 +50,15 @@ export async function evaluateGlue(model: EncoderModel, tokenizer: Tokenizer, da
   if (regression !== (config.problemType === 'regression')) {
     throw new ModelError(`${data.task} is ${regression ? 'a regression' : 'a classification'} task, but the model is ${config.problemType === 'regression' ? 'a regression' : 'a classification'} model (num_labels ${config.numLabels})`);
   }
+  // Model class -> dataset label index; a mismatch fails here, before the pass over the data.
+  const map = regression ? null : labelMap(config, data.labels)!;
   const maxLength = Math.min(opts.maxLength ?? 128, maxSequenceLength(config));
   const encodings = data.examples.map((e) => tokenizer.encode(e.textA, e.textB, { maxLength }));
   const logits = await predictLogits(model, encodings, opts);
   let predictions: Float64Array;
-  if (regression) {
+  if (!map) {
     predictions = Float64Array.from(logits);
   } else {
-    // Model class -> dataset label index.
-    const map = labelMap(config, data.labels)!;
     const toDataset = new Map(map.map((cls, label) => [cls, label]));
     predictions = Float64Array.from(argmaxRows(logits, config.numLabels), (cls) => toDataset.get(cls) ?? -1);
   }

@@ -20,7 +20,18 @@ abstract class HfBacked extends BaseTokenizer {
 
   constructor(protected readonly hf: HfTokenizer, modelType: ModelType, special: SpecialIds, modelMaxLength: number) {
     super(modelType, special, modelMaxLength);
-    this.vocabSize = Math.max(...hf.get_vocab(true).values()) + 1;
+    // A damaged tokenizer.json can give ids the model has no row for: refuse them here.
+    let max = -1;
+    for (const [token, id] of library('reading the vocabulary', () => hf.get_vocab(true))) {
+      if (!Number.isInteger(id) || id < 0) throw new TokenizerError(`tokenizer.json: token ${JSON.stringify(token).slice(0, 40)} has id ${id}; ids are whole numbers from 0`);
+      max = Math.max(max, id);
+    }
+    this.vocabSize = max + 1;
+    for (const [key, id] of Object.entries(special)) {
+      if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < this.vocabSize)) {
+        throw new TokenizerError(`tokenizer.json: the ${key} token has id ${id}, outside the vocabulary of ${this.vocabSize}`);
+      }
+    }
   }
 
   idToToken(id: number): string | undefined {
@@ -28,8 +39,25 @@ abstract class HfBacked extends BaseTokenizer {
   }
 
   protected pieces(text: string): { ids: number[]; tokens: string[] } {
-    const e = this.hf.encode(text, { add_special_tokens: false });
+    const e = library(`encoding ${JSON.stringify(text.slice(0, 40))}`, () => this.hf.encode(text, { add_special_tokens: false }));
+    const bad = e.ids.findIndex((id) => !(Number.isInteger(id) && id >= 0 && id < this.vocabSize));
+    if (bad >= 0 || e.tokens.length !== e.ids.length) {
+      throw new TokenizerError(`tokenizer.json: encoding ${JSON.stringify(text.slice(0, 40))} gave ${bad >= 0 ? `id ${e.ids[bad]}, outside its vocabulary of ${this.vocabSize}` : `${e.ids.length} ids for ${e.tokens.length} tokens`}; the file may be damaged`);
+    }
     return { ids: e.ids, tokens: e.tokens };
+  }
+}
+
+/**
+ * A call into @huggingface/tokenizers, whose errors on a damaged tokenizer.json are plain
+ * TypeErrors and the like: as a TokenizerError that says which file.
+ */
+function library<T>(doing: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof TokenizerError) throw e;
+    throw new TokenizerError(`tokenizer.json: @huggingface/tokenizers failed ${doing}: ${(e as Error).message}; the file may be damaged`);
   }
 }
 
@@ -161,7 +189,7 @@ export function hfTokenizerFromJson(json: Json, files: TokenizerFiles, modelType
     throw new TokenizerError(`tokenizer.json: @huggingface/tokenizers cannot load it: ${(e as Error).message}`);
   }
   const names = specialNames(files, modelType);
-  const special = resolveSpecials(names, (t) => hf.token_to_id(t), 'tokenizer.json');
+  const special = resolveSpecials(names, (t) => library('looking up a special token', () => hf.token_to_id(t)), 'tokenizer.json');
   const maxLength = modelMaxLengthOf(files);
   const type = model['type'];
   if (modelType === 'roberta') {

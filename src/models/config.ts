@@ -56,7 +56,7 @@ const LIMITS = {
 function field(json: Json, file: string, names: string[], fallback?: number): number {
   for (const name of names) {
     const v = json[name];
-    if (v === undefined) continue;
+    if (v === undefined || v === null) continue; // Hugging Face writes null for "not set" (pad_token_id, at times)
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelError(`${file}: "${name}" is ${JSON.stringify(v)}, expected a number`);
     return v;
   }
@@ -142,8 +142,9 @@ function layerSizesOf(c: Json, file: string, layers: number, heads: number, inte
  * Reads config.json (parsed) into a ModelConfig, refusing what we cannot run: an unknown
  * model_type or architecture (the error lists what is supported), an activation other
  * than exact GELU, relative position embeddings, shapes that do not divide, and values no
- * model has: integer fields out of range, layer_norm_eps <= 0, labels that disagree with
- * problem_type or with id2label, a pad token outside the vocabulary.
+ * model has: integer fields out of range, layer_norm_eps outside (0, 0.01], labels that
+ * disagree with problem_type or with id2label, a pad token outside the vocabulary, pruned
+ * layers (pruned_heads, wgprune_pruned) that do not fit the model (see docs/input-checks.md).
  */
 export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ModelError(`${file}: expected a JSON object`);
@@ -192,7 +193,7 @@ export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   const layerNormEps = distil ? 1e-12 : field(c, file, ['layer_norm_eps'], 1e-12);
   // Real models use 1e-12 (BERT) to 1e-5 (RoBERTa); one past 0.01 would flatten every LayerNorm.
   if (!(layerNormEps > 0 && layerNormEps <= 0.01)) throw new ModelError(`${file}: "layer_norm_eps" is ${layerNormEps}, expected a small positive number, at most 0.01 (BERT's is 1e-12)`);
-  const padTokenId = intField(c, file, ['pad_token_id'], 0, vocabSize - 1, c.pad_token_id === null || c.pad_token_id === undefined ? (type === 'roberta' ? 1 : 0) : undefined);
+  const padTokenId = intField(c, file, ['pad_token_id'], 0, vocabSize - 1, type === 'roberta' ? 1 : 0);
   if (type === 'roberta' && padTokenId + 2 > maxPositions) {
     throw new ModelError(`${file}: RoBERTa's positions start after pad_token_id ${padTokenId}, so max_position_embeddings ${maxPositions} leaves no room for a token`);
   }

@@ -48,8 +48,8 @@ t('predict writes PyTorch\'s logits as JSON lines, atomically', async () => {
 t('bad input fails with a message naming the problem', async () => {
   if (!isNode) return skip('runs the CLI');
   let r = await wgprune('eval', '--task', 'nope', '--data', sst2);
-  assert.is(r.code, 1);
-  assert.match(r.stderr, 'unknown GLUE task');
+  assert.is(r.code, 2, 'a bad option value is a usage error');
+  assert.match(r.stderr, 'wgprune eval: --task "nope" is not a task');
   r = await wgprune('eval', '--task', 'mrpc', '--data', sst2);
   assert.is(r.code, 1);
   assert.match(r.stderr, "header has no '#1 String' column");

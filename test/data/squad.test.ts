@@ -49,6 +49,9 @@ read('bad files name the JSON path', () => {
     (e: Error) => e instanceof DataError && /^f.json: data\[0\].paragraphs\[0\].qas\[0\]: a question without answers/.test(e.message));
   assert.throws(() => parseSquadJson('[1', 'f.json'), /f.json: not JSON/);
   assert.throws(() => parseSquadJson('{"data": []}', 'f.json'), /no questions/);
+  // null where an object belongs (found by test/fuzz/data.test.ts: a TypeError before).
+  assert.throws(() => parseSquadJson('{"data": [null]}', 'f.json'), (e: Error) => e instanceof DataError && /f.json: data\[0\]: expected an object/.test(e.message));
+  assert.throws(() => parseSquadJson('{"data": [{"paragraphs": [{"context": "x", "qas": [7]}]}]}', 'f.json'), /data\[0\].paragraphs\[0\].qas\[0\]: expected an object/);
 });
 read.run();
 

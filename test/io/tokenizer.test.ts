@@ -201,6 +201,18 @@ errors('say which file is missing or wrong', () => {
   assert.throws(() => loadTokenizer({ 'vocab.txt': bertVocab, 'tokenizer_config.json': '{oops' }, 'bert'), /tokenizer_config.json:/);
   assert.throws(() => loadTokenizer({ 'tokenizer.json': '{}' }, 'distilbert'), /no "model" section/);
 });
+errors('a damaged tokenizer.json fails with a TokenizerError, never gives ids outside its vocabulary', () => {
+  // Found by test/fuzz/data.test.ts: the library's own TypeError, and ids of -2 or undefined.
+  const damaged = (edit: (json: Record<string, any>) => void, text = 'Hello, world!') => {
+    const json = structuredClone(miniJson) as Record<string, any>;
+    edit(json);
+    return () => loadTokenizer({ 'tokenizer.json': json }, 'bert').encode(text, undefined, { maxLength: 16 });
+  };
+  const fails = (fn: () => unknown, message: RegExp) => assert.throws(fn, (e: Error) => e instanceof TokenizerError && message.test(e.message));
+  fails(damaged((j) => { j.post_processor.single = 33; }), /^tokenizer\.json: @huggingface\/tokenizers failed/);
+  fails(damaged((j) => { j.added_tokens[2].id = -2; }), /^tokenizer\.json: (token "\[CLS\]" has id -2|the cls token has id -2)/);
+  fails(damaged((j) => { j.model.unk_token = ''; }, 'naïve 東京'), /^tokenizer\.json: encoding "naïve 東京" gave/);
+});
 errors('cased vocab: do_lower_case false keeps case and accents', () => {
   const cased = loadTokenizer({ 'vocab.txt': '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nCafé\ncafe\n', 'tokenizer_config.json': '{"do_lower_case": false}' }, 'distilbert');
   assert.equal(tokensOf(cased, 'Café cafe Cafe'), ['[CLS]', 'Café', 'cafe', '[UNK]', '[SEP]']);

@@ -180,7 +180,8 @@ cfg('values no model has are refused, quickly, naming the field (issue 13)', () 
   assert.match(bad({ num_hidden_layers: 1e9 }), '"num_hidden_layers" is 1000000000, expected an integer from 1 to 1024');
   assert.match(bad({ vocab_size: 2 ** 53 }), '"vocab_size" is 9007199254740992');
   assert.ok(performance.now() - t0 < 100, 'no array of 2^31 labels is made');
-  assert.match(bad({ layer_norm_eps: 0 }), '"layer_norm_eps" is 0, expected a positive number');
+  assert.match(bad({ layer_norm_eps: 0 }), '"layer_norm_eps" is 0, expected a small positive number, at most 0.01');
+  assert.match(bad({ layer_norm_eps: 1 }), '"layer_norm_eps" is 1, expected a small positive number');
   assert.match(bad({ layer_norm_eps: -1e-12 }), '"layer_norm_eps" is -1e-12');
   assert.match(bad({ num_labels: 3, problem_type: 'regression' }), 'problem_type "regression" with 3 labels: a regression model has one output');
   assert.match(bad({ num_labels: 1, problem_type: 'single_label_classification' }), 'a classifier has 2 or more classes');
