@@ -108,6 +108,29 @@ export function encoderLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShap
   };
 }
 
+/** The attention sub-layer: the (unmasked) context of its heads [batch, seq, heads·headDim], and the sum before LayerNorm. */
+export function attentionBlock(x: Tensor, w: EncoderLayer & { keptHeads: number }, keyBias?: Tensor): { context?: Tensor; residual: Tensor } {
+  if (w.keptHeads === 0) return { residual: add(x, w.attentionOutput.bias) };
+  const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
+  const att = attentionForward(q, k, v, w.keptHeads, keyBias ? { keyBias } : {});
+  disposeAttention(att.saved);
+  for (const t of [q, k, v]) t.dispose();
+  const projected = linearForward(att.out, w.attentionOutput);
+  const residual = add(projected, x);
+  projected.dispose();
+  return { context: att.out, residual };
+}
+
+/** The FFN sub-layer from its input h1: the activations of its neurons and the sum before LayerNorm. */
+export function ffnBlock(h1: Tensor, w: EncoderLayer & { keptNeurons: number }): { activation?: Tensor; residual: Tensor } {
+  if (w.keptNeurons === 0) return { residual: add(h1, w.output.bias) };
+  const activation = linearForward(h1, w.intermediate, { gelu: true });
+  const out = linearForward(activation, w.output);
+  const residual = add(out, h1);
+  out.dispose();
+  return { activation, residual };
+}
+
 /** Inference through a layer whose attention or FFN was removed entirely. */
 function prunedLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShape, masks: LayerMasks): Tensor {
   return x.runtime.tidy(() => {

@@ -1,9 +1,8 @@
 import { NotPositiveDefiniteError } from '../linalg/cholesky.js';
 import { solveNormalEquations } from '../linalg/solve.js';
-import { linearForward } from '../models/encoder.js';
+import { attentionBlock, ffnBlock, linearForward } from '../models/encoder.js';
 import type { EncoderModel } from '../models/model.js';
 import type { LayerWeights } from '../models/weights.js';
-import { attentionForward, disposeAttention } from '../ops/attention.js';
 import { add, mul, sub } from '../ops/elementwise.js';
 import { layernormForward } from '../ops/layernorm.js';
 import { applyMask } from '../ops/mask.js';
@@ -71,29 +70,6 @@ interface BatchState {
   teacherResidual?: Tensor;
   teacherOut?: Tensor;
   studentH1?: Tensor;
-}
-
-/** The attention sub-layer: the (unmasked) context of its heads [batch, seq, heads·headDim], and the sum before LayerNorm. */
-function attentionBlock(x: Tensor, w: LayerWeights, keyBias: Tensor): { context?: Tensor; residual: Tensor } {
-  if (w.keptHeads === 0) return { residual: add(x, w.attentionOutput.bias) };
-  const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
-  const att = attentionForward(q, k, v, w.keptHeads, { keyBias });
-  disposeAttention(att.saved);
-  for (const t of [q, k, v]) t.dispose();
-  const projected = linearForward(att.out, w.attentionOutput);
-  const residual = add(projected, x);
-  projected.dispose();
-  return { context: att.out, residual };
-}
-
-/** The FFN sub-layer from its input h1: the activations of its neurons and the sum before LayerNorm. */
-function ffnBlock(h1: Tensor, w: LayerWeights): { activation?: Tensor; residual: Tensor } {
-  if (w.keptNeurons === 0) return { residual: add(h1, w.output.bias) };
-  const activation = linearForward(h1, w.intermediate, { gelu: true });
-  const out = linearForward(activation, w.output);
-  const residual = add(out, h1);
-  out.dispose();
-  return { activation, residual };
 }
 
 /**

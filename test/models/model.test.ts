@@ -195,6 +195,7 @@ cfg('values no model has are refused, quickly, naming the field (issue 13)', () 
   assert.match(bad({ wgprune_pruned: { intermediate_sizes: [5] } }), '"wgprune_pruned.intermediate_sizes" is [5], expected 1 integers from 0 to 4');
   const roberta = { ...base, architectures: ['RobertaForSequenceClassification'], max_position_embeddings: 2, pad_token_id: 1 };
   assert.match(thrown(() => parseConfig(roberta)), 'RoBERTa\'s positions start after pad_token_id 1, so max_position_embeddings 2 leaves no room for a token');
+  assert.is(parseConfig({ ...base, pad_token_id: null }).padTokenId, 0, 'null is "not set", as Hugging Face writes it');
   const c = parseConfig({ ...base, pruned_heads: { 0: [1] }, wgprune_pruned: { heads_kept: [1], intermediate_sizes: [3] } });
   assert.equal(c.layerSizes, [{ heads: 1, neurons: 3 }]);
 });
