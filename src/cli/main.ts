@@ -1,5 +1,6 @@
 import { demo } from './demo.js';
 import { evalCommand } from './eval.js';
+import { latencyCommand, lutCommand } from './latency.js';
 import { predictCommand } from './predict.js';
 import { pruneCommand } from './prune.js';
 import { UsageError, WgpruneError } from '../runtime/errors.js';
@@ -8,7 +9,9 @@ const commands: Record<string, { run: (args: string[]) => Promise<void>; help: s
   demo: { run: demo, help: 'run the kernels on this machine\'s WebGPU adapter and check them against the CPU' },
   eval: { run: evalCommand, help: 'score a model on a GLUE task or SQuAD dev set' },
   predict: { run: predictCommand, help: 'write per-example logits or answers as JSON lines' },
-  prune: { run: pruneCommand, help: 'prune a model to a MACs budget and write the smaller model (Fisher, search, rearrangement, tuning, export)' },
+  prune: { run: pruneCommand, help: 'prune a model to a MACs or latency budget and write the smaller model (Fisher, search, rearrangement, tuning, export)' },
+  latency: { run: latencyCommand, help: 'time a forward pass of a model on this adapter' },
+  lut: { run: lutCommand, help: 'measure the latency table of a model\'s blocks on this adapter (for prune --metric latency)' },
 };
 
 function usage(): string {

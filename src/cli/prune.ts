@@ -17,8 +17,10 @@ import type { Masks } from '../prune/tune.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { WgpruneError } from '../runtime/errors.js';
 import { bundledModel, openModel, positiveInt, progress } from './common.js';
+import { measureLutFor, readLut } from './latency.js';
+import { forwardLatency, lutMismatch, type LatencyLut, type Timing } from '../prune/latency.js';
 
-export const pruneHelp = `usage: wgprune prune --task TASK --samples FILE --constraint C [--out DIR] [--data FILE] [--model DIR] [options]
+export const pruneHelp = `usage: wgprune prune --task TASK --samples FILE --constraint C [--metric flops|latency [--lut FILE]] [--out DIR] [--data FILE] [--model DIR] [options]
 
 Prunes a fine-tuned model to a MACs budget with the method of Kwon et al. (docs/method.md):
 Fisher information of the head and neuron masks over a sample set, the search, the per-layer
@@ -32,6 +34,11 @@ with the tuned mask values folded into its weights, written as a Hugging Face fo
   --sample-count N    examples drawn, seeded (default 2048)
   --seed N            seed of the draw (default 0)
   --constraint C      fraction of the encoder's MACs to keep, in (0, 1), e.g. 0.6
+  --metric M          flops (default): the constraint is a fraction of the MACs; latency: of
+                      the latency, priced by a latency table measured on this adapter
+  --lut FILE          the latency table (\`wgprune lut\`); without it, --metric latency measures
+                      one first (a minute or more on a software adapter)
+  --force-lut         use a table measured on another adapter or for another shape (warns)
   --seq-len S         sequence length of the cost model (default: the reference code's
                       average for the task, else the samples' mean token count)
   --per-batch         Fisher from per-batch gradients, as the reference code (default: per example)
@@ -115,6 +122,7 @@ export async function pruneCommand(args: string[]): Promise<void> {
       'no-tune': { type: 'boolean' }, teacher: { type: 'string' }, damping: { type: 'string' }, 'tune-first-attention': { type: 'boolean' },
       data: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, 'batch-size': { type: 'string' },
       'max-length': { type: 'string' }, 'doc-stride': { type: 'string' }, adapter: { type: 'string' }, help: { type: 'boolean' },
+      metric: { type: 'string' }, lut: { type: 'string' }, 'force-lut': { type: 'boolean' },
     },
   });
   if (values.help) { console.log(pruneHelp); return; }
@@ -136,6 +144,10 @@ export async function pruneCommand(args: string[]): Promise<void> {
   if (!(damping >= 0 && Number.isFinite(damping))) throw new WgpruneError(`--damping must be a number >= 0, got "${values.damping}"`);
   const teacher = values.teacher ?? 'full';
   if (teacher !== 'full' && teacher !== 'sqrt') throw new WgpruneError(`--teacher is full or sqrt, got "${teacher}"`);
+  const metric = values.metric ?? 'flops';
+  if (metric !== 'flops' && metric !== 'latency') throw new WgpruneError(`--metric is flops or latency, got "${metric}"`);
+  if (values.lut && metric !== 'latency') throw new WgpruneError('--lut is the latency table of --metric latency');
+  const lutFile = values.lut ? await readLut(values.lut) : undefined;
   const tune = !values['no-tune'];
   if (!tune && (values.teacher || values.damping || values['tune-first-attention'])) throw new WgpruneError('--teacher, --damping and --tune-first-attention set tuning, which --no-tune turns off');
   const limit = values.limit === undefined ? undefined : positiveInt(values.limit, '--limit', 0);
@@ -172,7 +184,23 @@ export async function pruneCommand(args: string[]): Promise<void> {
     const drawnFrom = squad ? squadSamples!.examples.length : glueSamples!.examples.length;
     console.log(`samples: ${examples} ${squad ? 'features' : 'examples'} from ${drawnFrom} in ${batches.length} batches (seed ${seed}); cost model at ${seqLen.toFixed(2)} tokens`);
 
+    let lut: LatencyLut | undefined;
+    if (metric === 'latency') {
+      const adapter = describeAdapter(rt.adapter);
+      if (lutFile) {
+        const why = lutMismatch(lutFile, adapter, { hidden: c.hidden, heads: c.heads, intermediate: c.intermediate });
+        if (why && !values['force-lut']) throw new WgpruneError(`--lut ${values.lut}: ${why}; measure one here with \`wgprune lut --model ${modelDir} --out lut.json\`, or pass --force-lut to use it anyway`);
+        if (why) console.error(`warning: --lut ${values.lut}: ${why}; used anyway (--force-lut)`);
+        lut = lutFile;
+      } else {
+        const t0 = performance.now();
+        console.log('latency: no --lut given; measuring a latency table on this adapter first (batch 1, 128 tokens)');
+        lut = await measureLutFor(rt, c, 1, Math.min(128, c.maxPositions - (c.modelType === 'roberta' ? c.padTokenId + 1 : 0)));
+        console.log(`latency: table measured in ${((performance.now() - t0) / 1000).toFixed(1)} s (save one with \`wgprune lut\` to reuse it)`);
+      }
+    }
     const result: PruneResult = await pruneModel(model, batches, configJson, {
+      ...(lut ? { lut } : {}),
       constraint, seqLen, perBatch: values['per-batch'] ?? false, tune, damping, teacher, tuneFirstAttention: values['tune-first-attention'] ?? false,
       onProgress: (() => {
         const bars = { fisher: progress('batches (Fisher)'), tune: progress('sub-layers (tuning)') };
@@ -181,8 +209,10 @@ export async function pruneCommand(args: string[]): Promise<void> {
     });
     const { found, timings } = result, search = found.search, L = c.layers;
     const heads = count(result.masks.head), neurons = count(result.masks.neuron);
-    console.log(`kept:    ${(search.fraction * 100).toFixed(1)}% of the encoder's MACs (limit ${(constraint * 100).toFixed(1)}%): ` +
-      `${search.heads} of ${L * c.heads} heads, ${search.neurons} of ${L * c.intermediate} neurons`);
+    const searchedLatency = (search as { latency?: { ms: number; fullMs: number; fraction: number } }).latency;
+    console.log(`kept:    ${(search.fraction * 100).toFixed(1)}% of the encoder's MACs${lut ? '' : ` (limit ${(constraint * 100).toFixed(1)}%)`}` +
+      (searchedLatency ? `, ${(searchedLatency.fraction * 100).toFixed(1)}% of its latency by the table (limit ${(constraint * 100).toFixed(1)}%)` : '') +
+      `: ${search.heads} of ${L * c.heads} heads, ${search.neurons} of ${L * c.intermediate} neurons`);
     console.log(`layers:  heads ${heads.join(' ')}; neurons ${neurons.join(' ')}`);
     console.log(`steps:   Fisher ${(timings.fisher / 1000).toFixed(1)} s (${found.fisher.perBatch ? 'per batch' : 'per example'}), search ${(timings.search / 1000).toFixed(2)} s, ` +
       `rearrangement ${(timings.rearrange / 1000).toFixed(2)} s (Fisher-block loss ${found.loss.before.toExponential(3)} → ${found.loss.after.toExponential(3)}), ` +
@@ -221,6 +251,12 @@ export async function pruneCommand(args: string[]): Promise<void> {
       }
     }
 
+    // The unpruned and the pruned model's measured latency, at the table's shape (batch 1, 128 tokens without one).
+    const latencyShape = lut ? { batch: lut.shape.batch, seq: lut.shape.seq } : { batch: 1, seq: Math.min(128, c.maxPositions - (c.modelType === 'roberta' ? c.padTokenId + 1 : 0)) };
+    pruned ??= await EncoderModel.load(rt, source.config, source.source);
+    const latency: { unpruned: Timing; pruned: Timing } = { unpruned: await forwardLatency(model, latencyShape), pruned: await forwardLatency(pruned, latencyShape) };
+    console.log(`latency: ${latency.unpruned.medianMs.toFixed(2)} ms → ${latency.pruned.medianMs.toFixed(2)} ms median for ${latencyShape.batch} x ${latencyShape.seq} tokens ` +
+      `(${(latency.pruned.medianMs / latency.unpruned.medianMs).toFixed(3)} of the unpruned time)`);
     const files = values.out ? await prunedModelFiles(result.checkpoint, await directoryFolder(modelDir)) : undefined;
     const safetensorsBytes = files ? files.get('model.safetensors')!.reduce((s, b) => s + b.length, 0) : undefined;
     const bytesBefore = await weightBytes(modelDir);
@@ -231,7 +267,10 @@ export async function pruneCommand(args: string[]): Promise<void> {
       task, constraint,
       samples: { file: values.samples, drawnFrom, examples, batches: batches.length, seed, batchSize, maxLength, ...(squad ? { docStride } : {}) },
       fisher: found.fisher.perBatch ? 'per batch' : 'per example',
+      metric,
       costModel: { seqLen, macsFull: encoderMacs(shape), macsKept: search.macs, fraction: round(search.fraction) },
+      ...(lut ? { latencyTable: { adapter: lut.adapter, shape: lut.shape, fit: lut.fit, ...(values.lut ? { file: values.lut } : { measured: true }), predicted: searchedLatency } } : {}),
+      latency: { ...latencyShape, unprunedMs: round(latency.unpruned.medianMs, 4), prunedMs: round(latency.pruned.medianMs, 4), ratio: round(latency.pruned.medianMs / latency.unpruned.medianMs, 4), unpruned: latency.unpruned, pruned: latency.pruned },
       kept: { heads: search.heads, neurons: search.neurons, headsPerLayer: heads, neuronsPerLayer: neurons },
       seconds: Object.fromEntries(Object.entries({ ...timings, total: performance.now() - started }).map(([k, v]) => [k, round(v / 1000, 4)])),
       size: { parametersBefore: paramsBefore, parametersAfter: paramsAfter, weightBytesBefore: bytesBefore, ...(safetensorsBytes !== undefined ? { weightBytesAfter: safetensorsBytes } : {}) },

@@ -3,6 +3,7 @@ import { fisherInformation, type FisherInformation, type SampleBatch } from './f
 import { rearrangeByGram } from './rearrange.js';
 import { searchByFlops, type SearchResult } from './search.js';
 import type { CostShape } from './flops.js';
+import { searchByLatency, type LatencyLut } from './latency.js';
 import { WgpruneError } from '../runtime/errors.js';
 
 export interface MaskOptions {
@@ -12,6 +13,8 @@ export interface MaskOptions {
   seqLen: number;
   /** Fisher from per-batch gradients (the reference code) rather than per-example ones (the paper). */
   perBatch?: boolean;
+  /** Search by latency with this table instead of by MACs (the constraint is then a fraction of the latency). */
+  lut?: LatencyLut;
   /** Batches of the Fisher pass done, of the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -40,19 +43,19 @@ export async function findMasks(model: EncoderModel, batches: Iterable<SampleBat
   const fisher = await fisherInformation(model, batches, { perBatch: options.perBatch ?? false, grams: true, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const tFisher = performance.now() - t0;
   const c = model.config;
-  const found = masksFromFisher(fisher, { layers: model.weights.layers.length, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: options.seqLen }, options.constraint);
+  const found = masksFromFisher(fisher, { layers: model.weights.layers.length, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: options.seqLen }, options.constraint, options.lut);
   return { ...found, timings: { ...found.timings, fisher: tFisher } };
 }
 
 /**
- * Steps 2-3 from a Fisher pass taken with its Gram matrices: the search under the MACs
+ * Steps 2-3 from a Fisher pass (the search by MACs, or by latency with `lut`) taken with its Gram matrices: the search under the MACs
  * constraint, then each layer's rearrangement with its own Gram matrix and importances.
  * One Fisher pass serves any number of constraints.
  */
-export function masksFromFisher(fisher: FisherInformation, shape: CostShape, constraint: number): FoundMasks {
+export function masksFromFisher(fisher: FisherInformation, shape: CostShape, constraint: number, lut?: LatencyLut): FoundMasks {
   if (!fisher.headGrams || !fisher.neuronGrams) throw new WgpruneError('masksFromFisher: the Fisher pass was taken without its Gram matrices (grams: true)');
   let t0 = performance.now();
-  const search = searchByFlops(fisher.head, fisher.neuron, shape, constraint);
+  const search = lut ? searchByLatency(fisher.head, fisher.neuron, shape, lut, constraint) : searchByFlops(fisher.head, fisher.neuron, shape, constraint);
   const tSearch = performance.now() - t0;
   t0 = performance.now();
   const loss = { before: 0, after: 0 };

@@ -3,6 +3,7 @@ import { WgpruneError } from '../runtime/errors.js';
 import { prunedCheckpoint, type PrunedCheckpoint } from './export.js';
 import type { SampleBatch } from './fisher.js';
 import { findMasks, type FoundMasks } from './masks.js';
+import { searchByLatency, type LatencyLut } from './latency.js';
 import { searchByFlops } from './search.js';
 import { tuneMasks, type Masks, type TunedMasks } from './tune.js';
 
@@ -13,6 +14,8 @@ export interface PruneOptions {
   seqLen: number;
   /** Fisher from per-batch gradients (the reference code) rather than per example (the paper). */
   perBatch?: boolean;
+  /** Search by latency with this table (the constraint is then a fraction of the latency) instead of by MACs. */
+  lut?: LatencyLut;
   /** Step 4 (default on); off leaves the rearranged binary masks. */
   tune?: boolean;
   /** Tuning's ridge toward 1 (default 1, the reference code's). */
@@ -55,7 +58,7 @@ export async function pruneModel(model: EncoderModel, batches: readonly SampleBa
     throw new WgpruneError(`pruneModel: the teacher is "full" or "sqrt", got "${String(options.teacher)}"`);
   }
   const found = await findMasks(model, batches, {
-    constraint: options.constraint, seqLen: options.seqLen, perBatch: options.perBatch ?? false,
+    constraint: options.constraint, seqLen: options.seqLen, perBatch: options.perBatch ?? false, ...(options.lut ? { lut: options.lut } : {}),
     ...(options.onProgress ? { onProgress: (d: number, t: number) => options.onProgress!('fisher', d, t) } : {}),
   });
   const searched = { head: binary(found.search.headMask), neuron: binary(found.search.neuronMask) };
@@ -65,8 +68,9 @@ export async function pruneModel(model: EncoderModel, batches: readonly SampleBa
   if (options.tune ?? true) {
     let teacher: Masks | undefined;
     if (options.teacher === 'sqrt') {
-      const s = searchByFlops(found.fisher.head, found.fisher.neuron,
-        { layers: L, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: options.seqLen }, Math.sqrt(options.constraint));
+      const shape = { layers: L, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: options.seqLen };
+      const s = options.lut ? searchByLatency(found.fisher.head, found.fisher.neuron, shape, options.lut, Math.sqrt(options.constraint))
+        : searchByFlops(found.fisher.head, found.fisher.neuron, shape, Math.sqrt(options.constraint));
       teacher = { head: binary(s.headMask), neuron: binary(s.neuronMask) };
     }
     tuned = await tuneMasks(model, batches, rearranged, {
