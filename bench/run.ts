@@ -21,6 +21,7 @@ import { modelJobs } from './model.js';
 import { solveJobs } from './solve.js';
 import { opJobs } from './ops.js';
 import { benchPrune } from './prune.js';
+import { benchLatency } from './latency.js';
 
 const usage = `usage: npm run bench -- [options]
   --json FILE      write every record (all implementations, both hosts with --browser) as JSON
@@ -44,6 +45,10 @@ const usage = `usage: npm run bench -- [options]
   --prune          only the pruning pipeline on sst2-mini with 2,048 samples: each step's wall
                    time, and dev accuracy, agreement and KL to the unpruned model after the
                    search, the rearrangement and tuning, and for random masks, at 0.4-0.6
+  --latency        only the latency of pruned models against the unpruned one: sst2-mini
+                   and a BERT-base-shaped model, pruned to 0.4-0.7 of the MACs and of the
+                   latency, at sequence length 128 (--latency-batches 1,32 for sst2-mini;
+                   BERT-base at batch 1; --latency-models sst2-mini,bert-base)
   --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
                    stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
@@ -62,6 +67,9 @@ const { values } = parseArgs({
     models: { type: 'boolean', default: false },
     solve: { type: 'boolean', default: false },
     prune: { type: 'boolean', default: false },
+    latency: { type: 'boolean', default: false },
+    'latency-batches': { type: 'string', default: '1,32' },
+    'latency-models': { type: 'string', default: 'sst2-mini,bert-base' },
     'ort-tier-up': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -72,6 +80,13 @@ if (values.help) {
 }
 if (values.prune) {
   await benchPrune();
+  process.exit(0);
+}
+if (values.latency) {
+  const rtLatency = await createRuntime();
+  console.log(`adapter: ${describeAdapter(rtLatency.adapter)}`);
+  await benchLatency(rtLatency, { batches: values['latency-batches']!.split(',').map(Number), models: values['latency-models']!.split(',') });
+  rtLatency.destroy();
   process.exit(0);
 }
 

@@ -79,7 +79,7 @@ export function headHeatmap(p: Pictures): string {
   const gridW = cell * p.heads, gridH = cell * p.layers, legendW = 16;
   const width = Math.max(left + gridW + 110, 360), height = top + gridH + 44;
   const values = p.headFisher.flat().filter((v) => v > 0);
-  const lo = Math.log10(Math.min(...values, 1e-30)), hi = Math.log10(Math.max(...values, 1e-30));
+  const lo = Math.log10(values.length ? Math.min(...values) : 1e-30), hi = Math.log10(values.length ? Math.max(...values) : 1e-30);
   const t = (v: number) => (v > 0 && hi > lo ? (Math.log10(v) - lo) / (hi - lo) : 0);
   let body = text(0, 14, 'Head importance (Fisher information, log scale)', 'font-weight="600" font-size="13"');
   body += text(left + gridW / 2, top - 8, 'head', `text-anchor="middle" fill="${MUTED}"`);
@@ -106,7 +106,7 @@ export function neuronSummary(p: Pictures): string {
   const width = 520, left = 64, right = 120, top = 40, rowH = 30;
   const w = width - left - right, height = top + p.layers * rowH + 48;
   const all = p.neuronQuantiles.flat().filter((v) => v > 0);
-  let lo = Math.floor(Math.log10(Math.min(...all, 1e-12))), hi = Math.ceil(Math.log10(Math.max(...all, 1e-12)));
+  let lo = Math.floor(Math.log10(all.length ? Math.min(...all) : 1e-12)), hi = Math.ceil(Math.log10(all.length ? Math.max(...all) : 1));
   if (hi <= lo) hi = lo + 1;
   const x = (v: number) => left + (w * (Math.log10(Math.max(v, 10 ** lo)) - lo)) / (hi - lo);
   let body = text(0, 14, 'Neuron importance per layer (Fisher information, log scale)', 'font-weight="600" font-size="13"');
@@ -135,7 +135,7 @@ interface Series { points: { x: number; y: number; tip: string }[]; colour: stri
 
 /** A small x-y chart: x as % of MACs kept (0-100), y as given, with optional reference line. */
 function xyChart(title: string, yLabel: string, series: Series[], ref?: { y: number; label: string }, yFloor?: number): string {
-  const width = 420, height = 280, left = 58, right = 16, top = 34, bottom = 48;
+  const width = 420, height = 290, left = 58, right = 16, top = 46, bottom = 48;
   const w = width - left - right, h = height - top - bottom;
   const ys = series.flatMap((s) => s.points.map((p) => p.y)).concat(ref ? [ref.y] : []);
   let ylo = Math.min(...ys), yhi = Math.max(...ys);
@@ -163,7 +163,7 @@ function xyChart(title: string, yLabel: string, series: Series[], ref?: { y: num
         ? `<path d="M${X(p.x).toFixed(1)} ${(Y(p.y) - 7).toFixed(1)} l7 7 l-7 7 l-7 -7 z" fill="${s.colour}" stroke="white"><title>${esc(p.tip)}</title></path>`
         : `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="4" fill="${s.colour}" stroke="white"><title>${esc(p.tip)}</title></circle>`;
     }
-    body += rect(legendX, top + 4, 10, 10, s.colour) + text(legendX + 14, top + 13, s.label, 'font-size="11"');
+    body += rect(legendX, 24, 10, 10, s.colour) + text(legendX + 14, 33, s.label, 'font-size="11"');
     legendX += 24 + s.label.length * 6;
   }
   return svg(width, height, body, title);

@@ -129,7 +129,7 @@ async function prune(req: JobRequest): Promise<void> {
       model, tokenizer: opened.tokenizer, configJson: opened.configJson, format: opened.format, folder: opened.folder,
       modelName: name, samplesName: samples.name, samples: samples.data, ...(dev ? { dev: dev.data } : {}), started,
     }, { task, constraint: req.constraint, sampleCount: req.sampleCount, seed: req.seed }, {
-      onStep: (s, info) => { if (s !== 'dev' && s !== 'files') step(s, info); else step(s, info); },
+      onStep: (s, info) => step(s, info),
       onProgress: (what, done, total) => post({ type: 'progress', what, done, total }),
       onSamples: (s) => post({ type: 'log', text: `samples: ${s.examples} ${isGlueTask(task) ? 'examples' : 'features'} from ${s.drawnFrom} in ${s.batches.length} batches (seed ${req.seed}); cost model at ${s.seqLen.toFixed(2)} tokens` }),
       onPruned: (result) => post({ type: 'pictures', pictures: pictures({ result }, model) }),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { matmul } from '../ops/matmul.js';
+import { UsageError } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { bundledData, bundledSamples } from './common.js';
@@ -36,7 +37,7 @@ export async function demo(args: string[]): Promise<void> {
   });
   if (values.help) { console.log(help); return; }
   const [M, K, N] = values.size!.split(',').map(Number) as [number, number, number];
-  if (![M, K, N].every((d) => Number.isInteger(d) && d > 0)) throw new Error(`--size must be three positive integers M,K,N, got "${values.size}"`);
+  if (![M, K, N].every((d) => Number.isInteger(d) && d > 0)) throw new UsageError(`--size must be three positive integers M,K,N, got "${values.size}"`);
 
   const dawnOptions = [values.adapter && `adapter=${values.adapter}`, values.backend && `backend=${values.backend}`].filter(Boolean) as string[];
   const rt = await createRuntime({ dawnOptions });

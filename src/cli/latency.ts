@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { forwardLatency, measureLut, parseLut, type LatencyLut } from '../prune/latency.js';
 import { describeAdapter } from '../runtime/gpu.js';
-import { WgpruneError } from '../runtime/errors.js';
+import { UsageError, WgpruneError } from '../runtime/errors.js';
 import { checkOutputFolder } from '../io/node.js';
 import { bundledModel, openModel, positiveInt, progress, writeAtomically } from './common.js';
 
@@ -59,7 +59,7 @@ export async function measureLutFor(rt: Parameters<typeof measureLut>[0], config
 export async function lutCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { model: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, out: { type: 'string' }, 'ffn-step': { type: 'string' }, adapter: { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) { console.log(lutHelp); return; }
-  if (!values.out) throw new WgpruneError(`--out is required\n\n${lutHelp}`);
+  if (!values.out) throw new UsageError(`--out is required\n\n${lutHelp}`);
   const batch = positiveInt(values.batch, '--batch', 1), seq = positiveInt(values.seq, '--seq', 128);
   const ffnStep = values['ffn-step'] === undefined ? undefined : positiveInt(values['ffn-step'], '--ffn-step', 1);
   const dir = values.model ?? bundledModel;

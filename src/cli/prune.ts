@@ -4,7 +4,7 @@ import { readGlueTsv, readSquadJson } from '../data/files.js';
 import type { GlueData, GlueTask } from '../data/glue.js';
 import type { SquadData } from '../data/squad.js';
 import { fidelity } from '../eval/fidelity.js';
-import { evaluateGlue, evaluateSquad, taskName } from '../eval/task.js';
+import { evaluateGlue, evaluateSquad } from '../eval/task.js';
 import { checkOutputFolder, directoryFolder, writeFolder } from '../io/node.js';
 import type { Tokenizer } from '../io/tokenizer.js';
 import { EncoderModel } from '../models/model.js';
@@ -15,8 +15,9 @@ import { pruneModel, type PruneResult } from '../prune/pipeline.js';
 import { sampleBatches, sampleSquadBatches } from '../prune/samples.js';
 import type { Masks } from '../prune/tune.js';
 import { describeAdapter } from '../runtime/gpu.js';
-import { WgpruneError } from '../runtime/errors.js';
+import { UsageError, WgpruneError } from '../runtime/errors.js';
 import { bundledModel, openModel, positiveInt, progress } from './common.js';
+import { taskOption } from './checks.js';
 import { measureLutFor, readLut } from './latency.js';
 import { forwardLatency, lutMismatch, type LatencyLut, type Timing } from '../prune/latency.js';
 
@@ -126,38 +127,38 @@ export async function pruneCommand(args: string[]): Promise<void> {
     },
   });
   if (values.help) { console.log(pruneHelp); return; }
-  if (!values.task || !values.samples || !values.constraint) throw new WgpruneError(`--task, --samples and --constraint are required\n\n${pruneHelp}`);
-  const task = taskName(values.task);
+  if (!values.task || !values.samples || !values.constraint) throw new UsageError(`--task, --samples and --constraint are required\n\n${pruneHelp}`);
+  const task = taskOption(values.task);
   const squad = task === 'squad' || task === 'squad-v2';
   const constraint = Number(values.constraint);
-  if (!(constraint > 0 && constraint < 1)) throw new WgpruneError(`--constraint is the fraction of the MACs to keep, in (0, 1); got "${values.constraint}"`);
+  if (!(constraint > 0 && constraint < 1)) throw new UsageError(`--constraint is the fraction of the MACs to keep, in (0, 1); got "${values.constraint}"`);
   const seqLenFlag = values['seq-len'] === undefined ? undefined : Number(values['seq-len']);
-  if (seqLenFlag !== undefined && !(seqLenFlag > 0 && Number.isFinite(seqLenFlag))) throw new WgpruneError(`--seq-len must be a positive number, got "${values['seq-len']}"`);
+  if (seqLenFlag !== undefined && !(seqLenFlag > 0 && Number.isFinite(seqLenFlag))) throw new UsageError(`--seq-len must be a positive number, got "${values['seq-len']}"`);
   const batchSize = positiveInt(values['batch-size'], '--batch-size', squad ? 12 : 32);
   const maxLength = positiveInt(values['max-length'], '--max-length', squad ? 384 : 128);
   const docStride = positiveInt(values['doc-stride'], '--doc-stride', 128);
-  if (values['doc-stride'] !== undefined && !squad) throw new WgpruneError('--doc-stride is the overlap of SQuAD windows: it needs --task squad or squad-v2');
+  if (values['doc-stride'] !== undefined && !squad) throw new UsageError('--doc-stride is the overlap of SQuAD windows: it needs --task squad or squad-v2');
   const sampleCount = positiveInt(values['sample-count'], '--sample-count', 2048);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
-  if (!(Number.isInteger(seed) && seed >= 0)) throw new WgpruneError(`--seed must be a whole number >= 0, got "${values.seed}"`);
+  if (!(Number.isInteger(seed) && seed >= 0)) throw new UsageError(`--seed must be a whole number >= 0, got "${values.seed}"`);
   const damping = values.damping === undefined ? 1 : Number(values.damping);
-  if (!(damping >= 0 && Number.isFinite(damping))) throw new WgpruneError(`--damping must be a number >= 0, got "${values.damping}"`);
+  if (!(damping >= 0 && Number.isFinite(damping))) throw new UsageError(`--damping must be a number >= 0, got "${values.damping}"`);
   const teacher = values.teacher ?? 'full';
-  if (teacher !== 'full' && teacher !== 'sqrt') throw new WgpruneError(`--teacher is full or sqrt, got "${teacher}"`);
+  if (teacher !== 'full' && teacher !== 'sqrt') throw new UsageError(`--teacher is full or sqrt, got "${teacher}"`);
   const metric = values.metric ?? 'flops';
-  if (metric !== 'flops' && metric !== 'latency') throw new WgpruneError(`--metric is flops or latency, got "${metric}"`);
-  if (values.lut && metric !== 'latency') throw new WgpruneError('--lut is the latency table of --metric latency');
+  if (metric !== 'flops' && metric !== 'latency') throw new UsageError(`--metric is flops or latency, got "${metric}"`);
+  if (values.lut && metric !== 'latency') throw new UsageError('--lut is the latency table of --metric latency');
   const lutFile = values.lut ? await readLut(values.lut) : undefined;
   const tune = !values['no-tune'];
-  if (!tune && (values.teacher || values.damping || values['tune-first-attention'])) throw new WgpruneError('--teacher, --damping and --tune-first-attention set tuning, which --no-tune turns off');
+  if (!tune && (values.teacher || values.damping || values['tune-first-attention'])) throw new UsageError('--teacher, --damping and --tune-first-attention set tuning, which --no-tune turns off');
   const limit = values.limit === undefined ? undefined : positiveInt(values.limit, '--limit', 0);
-  if (limit !== undefined && !values.data) throw new WgpruneError('--limit limits the dev set: give it with --data');
+  if (limit !== undefined && !values.data) throw new UsageError('--limit limits the dev set: give it with --data');
   const modelDir = values.model ?? bundledModel;
   // Everything that can be checked is checked before the model loads: output, then data.
   if (values.out) {
     await checkOutputFolder(values.out, { force: values.force ?? false, inputs: [modelDir, values.samples, ...(values.data ? [values.data] : [])] });
   } else if (values.force) {
-    throw new WgpruneError('--force replaces the --out folder: give --out DIR');
+    throw new UsageError('--force replaces the --out folder: give --out DIR');
   }
   const glueSamples = squad ? undefined : await readGlueTsv(task as GlueTask, values.samples);
   const squadSamples = squad ? await readSquadJson(values.samples) : undefined;

@@ -4,7 +4,7 @@ import { squadFeatures, type SquadData, type SquadFeatureOptions } from '../data
 import { DataError } from '../data/text.js';
 import { labelMap } from '../eval/task.js';
 import type { Tokenizer } from '../io/tokenizer.js';
-import type { ModelConfig } from '../models/config.js';
+import { maxSequenceLength, type ModelConfig } from '../models/config.js';
 import type { SampleBatch } from './fisher.js';
 
 export interface SampleOptions {
@@ -49,7 +49,9 @@ export function sampleBatches(config: ModelConfig, tokenizer: Tokenizer, data: G
   if (n === 0) throw new DataError(data.task, undefined, 'the sample set is empty');
   const count = Math.min(opts.count ?? 2048, n);
   const chosen = drawIndices(n, count, opts.seed ?? 0).map((i) => data.examples[i]!);
-  const encodings = chosen.map((e) => tokenizer.encode(e.textA, e.textB, { maxLength: opts.maxLength ?? 128 }));
+  // Never longer than the model's positions (RoBERTa's start after the padding index).
+  const maxLength = Math.min(opts.maxLength ?? 128, maxSequenceLength(config));
+  const encodings = chosen.map((e) => tokenizer.encode(e.textA, e.textB, { maxLength }));
   const regression = GLUE_TASK_INFO[data.task].labels === null;
   const classes = regression ? null : labelMap(config, data.labels)!;
   const batches = makeBatches(encodings, { batchSize: opts.batchSize ?? 32, padId: config.padTokenId }).map((b) => ({
@@ -76,7 +78,8 @@ export function sampleSquadBatches(config: ModelConfig, tokenizer: Tokenizer, da
   if (n === 0) throw new DataError('squad', undefined, 'the sample set is empty');
   const count = Math.min(opts.count ?? 2048, n);
   const chosen = drawIndices(n, count, opts.seed ?? 0).map((i) => data.examples[i]!);
-  const { maxSeqLength = 384, docStride = 128, maxQueryLength = 64 } = opts;
+  const { docStride = 128, maxQueryLength = 64 } = opts;
+  const maxSeqLength = Math.min(opts.maxSeqLength ?? 384, maxSequenceLength(config));
   const features = squadFeatures(chosen, tokenizer, { maxSeqLength, docStride, maxQueryLength });
   const batches = makeBatches(features, { batchSize: opts.batchSize ?? 12, padId: config.padTokenId, ...(opts.padToMaxLength ? { padMultiple: maxSeqLength } : {}) }).map((b) => ({
     tokens: b,

@@ -79,7 +79,7 @@ t('prune refuses bad values, outputs over its inputs and a missing folder, befor
   const dir = await tempDir();
   for (const c of ['0', '1', '1.5', '-0.2', 'half']) {
     const r = await wgprune('prune', '--task', 'sst2', '--samples', samples, `--constraint=${c}`);
-    assert.is(r.code, 1);
+    assert.is(r.code, 2, 'a usage error');
     assert.match(r.stderr, `--constraint is the fraction of the MACs to keep, in (0, 1); got "${c}"`);
   }
   const missing = await wgprune('prune', '--task', 'sst2', '--constraint', '0.5');
@@ -88,20 +88,21 @@ t('prune refuses bad values, outputs over its inputs and a missing folder, befor
   assert.is(nofile.code, 1);
   assert.match(nofile.stderr, 'no/such/train.tsv');
   const base = ['prune', '--task', 'sst2', '--samples', samples, '--constraint', '0.5'];
-  for (const [extra, message] of [
-    [['--out', 'models/sst2-mini', '--force'], 'would replace or contain the input'],
-    [['--out', './models/../models/sst2-mini', '--force'], 'would replace or contain the input'],
-    [['--out', 'models', '--force'], 'would replace or contain the input'],
-    [['--out', 'models/sst2-mini/pruned'], 'lies inside the input'],
-    [['--out', samples, '--force'], 'would replace or contain the input'],
-    [['--out', `${dir}/missing/pruned`], 'does not exist'],
-    [['--force'], '--force replaces the --out folder'],
-    [['--no-tune', '--teacher', 'sqrt'], '--no-tune turns off'],
-    [['--teacher', 'half'], '--teacher is full or sqrt'],
-    [['--damping', '-1'], '--damping must be a number >= 0'],
+  for (const [extra, message, code] of [
+    [['--out', 'models/sst2-mini', '--force'], 'would replace or contain the input', 1],
+    [['--out', './models/../models/sst2-mini', '--force'], 'would replace or contain the input', 1],
+    [['--out', 'models', '--force'], 'would replace or contain the input', 1],
+    [['--out', 'models/sst2-mini/pruned'], 'lies inside the input', 1],
+    [['--out', samples, '--force'], 'would replace or contain the input', 1],
+    [['--out', `${dir}/missing/pruned`], 'does not exist', 1],
+    [['--force'], '--force replaces the --out folder', 2],
+    [['--no-tune', '--teacher', 'sqrt'], '--no-tune turns off', 2],
+    [['--teacher', 'half'], '--teacher is full or sqrt', 2],
+    [['--damping', '-1'], '--damping must be a number >= 0', 2],
+    [['--metric', 'speed'], '--metric is flops or latency', 2],
   ] as const) {
     const r = await wgprune(...base, ...extra);
-    assert.is(r.code, 1, `${extra.join(' ')}: ${r.stderr}`);
+    assert.is(r.code, code, `${extra.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, extra.join(' '));
     assert.not.match(r.stderr, 'model:', `${extra.join(' ')} refused before the model loads`);
   }

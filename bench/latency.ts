@@ -1,0 +1,77 @@
+// npm run bench -- --latency: are pruned models faster in proportion? For sst2-mini and for a
+// BERT-base-shaped model with random weights (speed does not depend on the values), the
+// measured forward latency of the unpruned model and of models pruned to 0.4 ... 0.7 of the
+// MACs and of the latency (the latency table measured first on the same adapter), at each
+// batch size, sequence length 128. Which units are kept does not change the speed either,
+// so the importances are seeded random numbers: only the per-layer counts matter.
+import { openCheckpointDirectory } from '../src/io/node.js';
+import { loadModel } from '../src/models/load.js';
+import { parseConfig } from '../src/models/config.js';
+import { EncoderModel } from '../src/models/model.js';
+import type { WeightSource } from '../src/models/weights.js';
+import { canonicalTensors } from '../src/models/weights.js';
+import { checkpointSource, prunedCheckpoint } from '../src/prune/export.js';
+import { encoderMacs } from '../src/prune/flops.js';
+import { forwardLatency, measureLut, searchByLatency } from '../src/prune/latency.js';
+import { searchByFlops } from '../src/prune/search.js';
+import { describeAdapter } from '../src/runtime/gpu.js';
+import type { Runtime } from '../src/runtime/runtime.js';
+
+const bertBase = {
+  architectures: ['BertForSequenceClassification'], model_type: 'bert', hidden_size: 768, num_attention_heads: 12, num_hidden_layers: 12,
+  intermediate_size: 3072, vocab_size: 30522, max_position_embeddings: 512, type_vocab_size: 2, num_labels: 2,
+};
+
+function randomSource(json: Record<string, unknown>): WeightSource {
+  const shapes = canonicalTensors(parseConfig(json));
+  return {
+    name: 'random BERT-base', shapes,
+    read: async (name) => {
+      const shape = shapes.get(name)!, n = shape.reduce((a, b) => a * b, 1);
+      let s = n ^ name.length;
+      const out = new Float32Array(n);
+      const scale = /LayerNorm\.weight$/.test(name) ? 0 : 0.04;
+      for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = (s / 2 ** 32 - 0.5) * scale + (scale === 0 ? 1 : 0); }
+      return out;
+    },
+  };
+}
+
+export async function benchLatency(rt: Runtime, { batches = [1, 32], bigBatches = [1], constraints = [0.4, 0.5, 0.6, 0.7], models = ['sst2-mini', 'bert-base'] } = {}): Promise<void> {
+  const adapter = describeAdapter(rt.adapter);
+  const rows = ['| model | batch x seq | metric | C | MACs kept | latency (ms) | ratio to unpruned | ratio / C |', '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |'];
+  for (const name of models) {
+    const { model, json } = name === 'sst2-mini'
+      ? await (async () => { const ck = await openCheckpointDirectory('models/sst2-mini'); const m = await loadModel(rt, ck); await ck.close(); return { model: m.model, json: ck.config }; })()
+      : { model: await EncoderModel.load(rt, parseConfig(bertBase), randomSource(bertBase)), json: bertBase as Record<string, unknown> };
+    const c = model.config, L = c.layers;
+    const shape = { layers: L, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: 128 };
+    let s = 7;
+    const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+    const hi = Array.from({ length: L * c.heads }, rand), ni = Array.from({ length: L * c.intermediate }, rand);
+    for (const batch of name === 'sst2-mini' ? batches : bigBatches) {
+      const timing = batch * c.hidden > 8192 ? { warmup: 1, minRuns: 3, minMs: 0 } : {};
+      const full = await forwardLatency(model, { batch, seq: 128 }, timing);
+      rows.push(`| ${name} | ${batch} x 128 | unpruned | 1 | 100% | ${full.medianMs.toFixed(1)} | 1.000 | |`);
+      console.error(`${name} ${batch}x128 unpruned: ${full.medianMs.toFixed(1)} ms; measuring the latency table`);
+      const t0 = performance.now();
+      const lut = await measureLut(rt, { hidden: c.hidden, heads: c.heads, intermediate: c.intermediate, batch, seq: 128 }, { timing });
+      console.error(`  table measured in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      for (const metric of ['flops', 'latency'] as const) {
+        for (const C of constraints) {
+          const r = metric === 'flops' ? searchByFlops(hi, ni, shape, C) : searchByLatency(hi, ni, shape, lut, C);
+          const masks = { head: r.headMask.map((l) => Array.from(l)), neuron: r.neuronMask.map((l) => Array.from(l)) };
+          const { config, source } = checkpointSource('pruned', await prunedCheckpoint(model, json, masks));
+          const pruned = await EncoderModel.load(rt, config, source);
+          const t = await forwardLatency(pruned, { batch, seq: 128 }, timing);
+          pruned.dispose();
+          const ratio = t.medianMs / full.medianMs;
+          rows.push(`| ${name} | ${batch} x 128 | ${metric === 'flops' ? 'MACs' : 'latency'} | ${C} | ${(100 * r.macs / encoderMacs(shape)).toFixed(1)}% | ${t.medianMs.toFixed(1)} | ${ratio.toFixed(3)} | ${(ratio / C).toFixed(2)} |`);
+          console.error(`  ${metric} ${C}: ${t.medianMs.toFixed(1)} ms (${ratio.toFixed(3)})`);
+        }
+      }
+    }
+    model.dispose();
+  }
+  console.log(`adapter: ${adapter}\n${rows.join('\n')}`);
+}
