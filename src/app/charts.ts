@@ -33,7 +33,7 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 export function fmt(v: number, digits = 3): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a < 1e-3 || a >= 1e6) return v.toExponential(digits - 1).replace('e+', 'e');
+  if (a < 1e-3 || a >= 1e6) return Number(v.toPrecision(digits)).toExponential().replace('e+', 'e');
   return Number(v.toPrecision(digits)).toLocaleString('en-US');
 }
 
@@ -135,7 +135,7 @@ interface Series { points: { x: number; y: number; tip: string }[]; colour: stri
 
 /** A small x-y chart: x as % of MACs kept (0-100), y as given, with optional reference line. */
 function xyChart(title: string, yLabel: string, series: Series[], ref?: { y: number; label: string }, yFloor?: number): string {
-  const width = 420, height = 290, left = 58, right = 16, top = 46, bottom = 48;
+  const width = 420, height = 290, left = 70, right = 16, top = 46, bottom = 48;
   const w = width - left - right, h = height - top - bottom;
   const ys = series.flatMap((s) => s.points.map((p) => p.y)).concat(ref ? [ref.y] : []);
   let ylo = Math.min(...ys), yhi = Math.max(...ys);
@@ -194,22 +194,20 @@ export function sweepCharts(points: SweepPoint[], metric: string, full: number |
   ];
 }
 
-/** Unpruned and pruned forward time of one batch, in ms. */
+/** Unpruned and pruned forward time (report.json's latency): median bars, min-max whiskers, in ms. */
 export function latencyChart(l: Latency): string {
-  const width = 520, left = 90, right = 130, top = 40, rowH = 34;
-  const w = width - left - right, max = Math.max(l.unprunedMs, l.prunedMs) * 1.05, height = top + 2 * rowH + 50;
-  let body = text(0, 14, `Forward latency in this tab (batch ${l.batch} × ${l.seq} tokens)`, 'font-weight="600" font-size="13"');
-  for (const t of niceTicks(0, max, 5)) {
-    const x = left + (w * t) / max;
-    body += line(x, top - 4, x, top + 2 * rowH, GRID) + text(x, top + 2 * rowH + 14, fmt(t), `text-anchor="middle" fill="${MUTED}"`);
-  }
-  ([['unpruned', l.unprunedMs, MUTED, l.unprunedAll], ['pruned', l.prunedMs, KEPT, l.prunedAll]] as const).forEach(([name, ms, c, all], i) => {
-    const y = top + i * rowH;
+  const width = 520, left = 90, right = 90, top = 40, rowH = 34;
+  const w = width - left - right, max = Math.max(l.unpruned.maxMs, l.pruned.maxMs) * 1.05, height = top + 2 * rowH + 50;
+  const X = (ms: number) => left + (w * ms) / max;
+  let body = text(0, 14, `Forward latency in this tab (${l.batch} × ${l.seq} tokens): pruned ${(l.unprunedMs / l.prunedMs).toFixed(2)}× faster`, 'font-weight="600" font-size="13"');
+  for (const t of niceTicks(0, max, 5)) body += line(X(t), top - 4, X(t), top + 2 * rowH, GRID) + text(X(t), top + 2 * rowH + 14, fmt(t), `text-anchor="middle" fill="${MUTED}"`);
+  ([['unpruned', l.unpruned, MUTED], ['pruned', l.pruned, KEPT]] as const).forEach(([name, t, c], i) => {
+    const y = top + i * rowH, mid = y + 4 + (rowH - 10) / 2;
     body += text(left - 8, y + 18, name, 'text-anchor="end"');
-    body += rect(left, y + 4, (w * ms) / max, rowH - 10, c, `${name}: median ${ms.toFixed(1)} ms of ${all.length} runs (${all.map((v) => v.toFixed(1)).join(', ')} ms)`);
-    body += text(left + (w * ms) / max + 6, y + 18, `${ms.toFixed(1)} ms`);
+    body += rect(left, y + 4, X(t.medianMs) - left, rowH - 10, c, `${name}: median ${t.medianMs.toFixed(2)} ms, min ${t.minMs.toFixed(2)}, max ${t.maxMs.toFixed(2)}, ${t.runs} runs`);
+    body += line(X(t.minMs), mid, X(t.maxMs), mid, INK) + line(X(t.minMs), mid - 4, X(t.minMs), mid + 4, INK) + line(X(t.maxMs), mid - 4, X(t.maxMs), mid + 4, INK);
+    body += text(X(t.maxMs) + 6, y + 18, `${t.medianMs.toFixed(1)} ms`);
   });
-  body += text(left + w + 8, top + rowH + 18, `${(l.unprunedMs / l.prunedMs).toFixed(2)}× faster`, 'font-weight="600"');
-  body += text(left + w / 2, top + 2 * rowH + 32, `ms per forward, median of ${l.runs} runs after a warm-up, logits read back`, `text-anchor="middle" fill="${MUTED}"`);
+  body += text(left + w / 2, top + 2 * rowH + 32, 'ms per forward, random tokens: median (bar), min to max (line)', `text-anchor="middle" fill="${MUTED}"`);
   return svg(width, height, body, 'forward latency');
 }

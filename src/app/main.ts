@@ -1,7 +1,7 @@
 // The app's page: inputs, progress, pictures and downloads. All the work happens in a worker
 // (src/app/worker.ts), so the page stays responsive and Cancel can end it at once.
 //
-// Automated runs: /?demo&constraint=C&samples=N&seed=S[&dev=LIMIT][&sweep=LIST|none][&latency=0]
+// Automated runs: /?demo&constraint=C&samples=N&seed=S[&dev=LIMIT][&sweep=LIST|none][&metric=latency]
 // prunes the bundled demo without a click. document.documentElement.dataset.state is
 // 'running', then 'done', 'error' (the message is on the page) or 'cancelled';
 // window.wgprune.report holds what report.json holds.
@@ -48,7 +48,7 @@ const el = {
   devLimit: $<HTMLInputElement>('dev-limit'),
   sweepOn: $<HTMLInputElement>('sweep-on'),
   sweep: $<HTMLInputElement>('sweep'),
-  latencyOn: $<HTMLInputElement>('latency-on'),
+  metric: $<HTMLSelectElement>('metric'),
   message: $<HTMLDivElement>('message'),
   steps: $<HTMLOListElement>('steps'),
   log: $<HTMLPreElement>('log'),
@@ -214,9 +214,14 @@ function renderSummary(r: Record<string, unknown>, reportJson: string, zip: Blob
   const secs = r.seconds as Record<string, number>;
   const dev = r.dev as Record<string, { metrics?: Record<string, number>; agreement?: number; meanKL?: number; meanSquaredDifference?: number } | number | Record<string, number>> | undefined;
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  let html = `<h2>Result</h2><p class="big">Kept <b>${(cost.fraction * 100).toFixed(1)}%</b> of the encoder's MACs (limit ${((r.constraint as number) * 100).toFixed(0)}%, at ${cost.seqLen.toFixed(2)} tokens): ` +
+  const byLatency = r.metric === 'latency', predicted = (r.latencyTable as { predicted?: { fraction: number } } | undefined)?.predicted;
+  const lat = r.latency as Latency | undefined;
+  const limit = `limit ${Number(((r.constraint as number) * 100).toFixed(1))}%`;
+  let html = `<h2>Result</h2><p class="big">Kept <b>${(cost.fraction * 100).toFixed(1)}%</b> of the encoder's MACs (${byLatency ? '' : `${limit}, `}at ${cost.seqLen.toFixed(2)} tokens)` +
+    (byLatency && predicted ? `, <b>${(predicted.fraction * 100).toFixed(1)}%</b> of its latency by the table measured here (${limit})` : '') + ': ' +
     `<b>${kept.heads}</b> of ${model.layers * model.heads} heads, <b>${kept.neurons.toLocaleString('en-US')}</b> of ${(model.layers * model.intermediate).toLocaleString('en-US')} neurons. ` +
-    `${(size.parametersBefore / 1e6).toFixed(2)} M → ${(size.parametersAfter / 1e6).toFixed(2)} M parameters; weights ${mib(size.weightBytesBefore)}${size.weightBytesAfter ? ` → ${mib(size.weightBytesAfter)} (float32)` : ''}.</p>`;
+    `${(size.parametersBefore / 1e6).toFixed(2)} M → ${(size.parametersAfter / 1e6).toFixed(2)} M parameters; weights ${mib(size.weightBytesBefore)}${size.weightBytesAfter ? ` → ${mib(size.weightBytesAfter)} (float32)` : ''}` +
+    (lat ? `; forward ${lat.unprunedMs.toFixed(1)} → ${lat.prunedMs.toFixed(1)} ms (${lat.batch} × ${lat.seq} tokens, measured in this tab)` : '') + '.</p>';
   html += `<p class="muted">${esc(model.architecture)} from ${esc(model.path)}; ${esc(String((r.samples as { examples: number }).examples))} samples, seed ${esc(String((r.samples as { seed: number }).seed))}; ` +
     `Fisher ${num(secs.fisher, 1)} s, search ${num(secs.search, 2)} s, rearrangement ${num(secs.rearrange, 2)} s, tuning ${num(secs.tune, 1)} s, export ${num(secs.export, 2)} s; total ${num(secs.total, 1)} s.</p>`;
   if (dev) {
@@ -294,10 +299,12 @@ function onWorker(m: FromWorker): void {
       app.report = m.report;
       app.reportJson = m.reportJson;
       app.zip = m.zip;
+      app.latency = m.report.latency as Latency;
       renderSummary(m.report, m.reportJson, m.zip, m.zipName);
+      el.figLatency.hidden = false;
+      el.figLatency.innerHTML = latencyChart(app.latency);
       return;
     case 'sweep': app.sweep = m.points; renderSweep(m.points); return;
-    case 'latency': app.latency = m.latency; el.figLatency.hidden = false; el.figLatency.innerHTML = latencyChart(m.latency); return;
     case 'done': finishStep('done'); endSteps(); setState('done'); return;
     case 'error': fail(m); return;
   }
@@ -397,7 +404,7 @@ let constraintValue = Number(el.constraint.value);
 const showConstraint = () => { el.constraintOut.textContent = `${Number((constraintValue * 100).toFixed(1))}%`; };
 el.constraint.addEventListener('input', () => { constraintValue = Number(el.constraint.value); showConstraint(); });
 
-function settings(): Pick<JobRequest, 'constraint' | 'sampleCount' | 'seed' | 'sweep' | 'latency' | 'devLimit'> | string {
+function settings(): Pick<JobRequest, 'constraint' | 'sampleCount' | 'seed' | 'sweep' | 'metric' | 'devLimit'> | string {
   const constraint = constraintValue, sampleCount = Number(el.samples.value), seed = Number(el.seed.value);
   if (!(constraint > 0 && constraint < 1)) return 'the constraint is a fraction of the MACs in (0, 1)';
   if (!Number.isInteger(sampleCount) || sampleCount < 1) return 'samples must be a whole number of at least 1';
@@ -406,7 +413,7 @@ function settings(): Pick<JobRequest, 'constraint' | 'sampleCount' | 'seed' | 's
   if (devLimit !== undefined && !(Number.isInteger(devLimit) && devLimit >= 1)) return 'dev examples must be a whole number of at least 1, or blank for all';
   const sweep = el.sweepOn.checked ? el.sweep.value.split(/[\s,;]+/).filter(Boolean).map(Number) : [];
   if (sweep.some((c) => !(c > 0 && c < 1))) return `the sweep's constraints are fractions in (0, 1), separated by commas: got "${el.sweep.value}"`;
-  return { constraint, sampleCount, seed, sweep, latency: el.latencyOn.checked, ...(devLimit ? { devLimit } : {}) };
+  return { constraint, sampleCount, seed, sweep, metric: el.metric.value === 'latency' ? 'latency' : 'flops', ...(devLimit ? { devLimit } : {}) };
 }
 
 function start(job: JobRequest): void {
@@ -469,7 +476,7 @@ if (params.has('demo')) {
   const sweep = params.get('sweep');
   if (sweep === 'none' || sweep === '0') el.sweepOn.checked = false;
   else if (sweep) el.sweep.value = sweep;
-  if (params.get('latency') === '0') el.latencyOn.checked = false;
+  if (params.get('metric') === 'latency') el.metric.value = 'latency';
   if (params.has('constraint') && !(Number(params.get('constraint')) > 0 && Number(params.get('constraint')) < 1)) {
     showMessage('Check the URL:', `constraint=${params.get('constraint')} is not a fraction in (0, 1)`);
     setState('error');

@@ -16,29 +16,30 @@ export interface JobRequest {
   constraint: number;
   sampleCount: number;
   seed: number;
+  /** What the constraint limits: the MACs, or the latency (a latency table is measured in the tab first). */
+  metric: 'flops' | 'latency';
   /** Constraints of the sweep (search and rearrangement from the same Fisher pass); empty: none. */
   sweep: number[];
-  /** Measure the unpruned and pruned forward in this tab. */
-  latency: boolean;
 }
 
 export type ToWorker = { type: 'prune'; job: JobRequest };
 
 /** The page's steps, in order. */
-export const STEPS = ['load', 'samples', 'fisher', 'search', 'tune', 'export', 'dev', 'files', 'sweep', 'latency'] as const;
+export const STEPS = ['load', 'samples', 'lut', 'fisher', 'search', 'tune', 'export', 'dev', 'latency', 'files', 'sweep'] as const;
 export type StepName = (typeof STEPS)[number];
 
 export const STEP_LABELS: Record<StepName, string> = {
   load: 'Load the model and data',
   samples: 'Draw the sample set',
+  lut: 'Latency table (for a latency constraint)',
   fisher: 'Fisher information (step 1)',
   search: 'Search and rearrangement (steps 2-3)',
   tune: 'Mask tuning (step 4)',
   export: 'Pruned checkpoint (step 5)',
   dev: 'Dev set: unpruned, after search, rearrangement, tuning',
+  latency: 'Forward latency in this tab: unpruned and pruned',
   files: 'report.json and the zip',
   sweep: 'Sweep over constraints',
-  latency: 'Forward latency in this tab',
 };
 
 export interface AdapterInfo {
@@ -79,14 +80,18 @@ export interface Pictures {
   metric?: string;
 }
 
+/** Wall time of repeated runs (src/prune/latency.ts's Timing). */
+export interface Timing { medianMs: number; minMs: number; maxMs: number; runs: number }
+
+/** report.json's latency: the unpruned and pruned forward on random inputs of batch × seq tokens. */
 export interface Latency {
   batch: number;
   seq: number;
-  runs: number;
   unprunedMs: number;
   prunedMs: number;
-  unprunedAll: number[];
-  prunedAll: number[];
+  ratio: number;
+  unpruned: Timing;
+  pruned: Timing;
 }
 
 export type FromWorker =
@@ -98,6 +103,5 @@ export type FromWorker =
   | { type: 'pictures'; pictures: Pictures }
   | { type: 'report'; report: Record<string, unknown>; zip: Blob; zipName: string; reportJson: string }
   | { type: 'sweep'; points: SweepPoint[] }
-  | { type: 'latency'; latency: Latency }
   | { type: 'done' }
   | { type: 'error'; name: string; message: string; step?: StepName };

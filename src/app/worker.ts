@@ -1,20 +1,20 @@
 // The app's worker: owns the WebGPU device (navigator.gpu works in dedicated workers) and
-// runs everything the CLI's `prune` runs (src/prune/report.ts: the sample set, pruneModel
-// with tuning, the dev scores after each step, report.json and the pruned folder's files),
-// then the sweep over constraints from the same Fisher pass and the forward latency. The
-// page stays responsive; Cancel terminates this worker.
+// runs everything the CLI's `prune` runs (src/prune/report.ts: the sample set, a latency
+// table for a latency constraint, pruneModel with tuning, the dev scores after each step,
+// the unpruned and pruned forward latency, report.json and the pruned folder's files), then
+// the sweep over constraints from the same Fisher pass. The page stays responsive; Cancel
+// terminates this worker.
 import { parseGlueTsv, type GlueData } from '../data/glue.js';
 import { parseSquadJson, type SquadData } from '../data/squad.js';
 import { taskName } from '../eval/task.js';
 import { filesFolder, openModelFromFolder, type OpenedModel } from '../open.js';
-import { EncoderModel, type TokenBatch } from '../models/model.js';
-import { checkpointSource } from '../prune/export.js';
+import type { EncoderModel } from '../models/model.js';
 import { masksFromFisher } from '../prune/masks.js';
 import { countKept, isGlueTask, pruneJob, type PruneJob } from '../prune/report.js';
 import { WgpruneError } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
-import type { FileInput, FromWorker, JobRequest, Latency, Pictures, StepName, SweepPoint, ToWorker } from './protocol.js';
+import type { FileInput, FromWorker, JobRequest, Pictures, StepName, SweepPoint, ToWorker } from './protocol.js';
 import { zipStore } from './zip.js';
 
 interface WorkerScope {
@@ -76,29 +76,6 @@ function pictures(job: { result: PruneJob['result'] }, m: EncoderModel): Picture
   };
 }
 
-/** Median ms of model.forward on one batch with its outputs read back, after a warm-up run. */
-async function forwardMs(model: EncoderModel, b: TokenBatch): Promise<number[]> {
-  const once = async () => {
-    const t0 = performance.now();
-    const out = model.forward(b);
-    if (out.kind === 'classification') { await out.logits.read(); out.logits.dispose(); } else { await out.start.read(); await out.end.read(); out.start.dispose(); out.end.dispose(); }
-    return performance.now() - t0;
-  };
-  await once();
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < 3 || (times.length < 10 && performance.now() - start < 1500)) times.push(await once());
-  return times;
-}
-
-const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
-
-/** Up to 8 rows of the sample set's median-length batch: what the latency is measured on. */
-function latencyBatch(job: PruneJob): TokenBatch {
-  const b = job.batches[Math.floor(job.batches.length / 2)]!.tokens, rows = Math.min(8, b.batch), n = rows * b.seq;
-  return { batch: rows, seq: b.seq, inputIds: b.inputIds.slice(0, n), attentionMask: b.attentionMask.slice(0, n), ...(b.tokenTypeIds ? { tokenTypeIds: b.tokenTypeIds.slice(0, n) } : {}) };
-}
-
 let current: StepName | undefined;
 const step = (s: StepName, info: string) => { current = s; post({ type: 'step', step: s, info }); };
 
@@ -128,7 +105,7 @@ async function prune(req: JobRequest): Promise<void> {
     job = await pruneJob({
       model, tokenizer: opened.tokenizer, configJson: opened.configJson, format: opened.format, folder: opened.folder,
       modelName: name, samplesName: samples.name, samples: samples.data, ...(dev ? { dev: dev.data } : {}), started,
-    }, { task, constraint: req.constraint, sampleCount: req.sampleCount, seed: req.seed }, {
+    }, { task, constraint: req.constraint, sampleCount: req.sampleCount, seed: req.seed, metric: req.metric }, {
       onStep: (s, info) => step(s, info),
       onProgress: (what, done, total) => post({ type: 'progress', what, done, total }),
       onSamples: (s) => post({ type: 'log', text: `samples: ${s.examples} ${isGlueTask(task) ? 'examples' : 'features'} from ${s.drawnFrom} in ${s.batches.length} batches (seed ${req.seed}); cost model at ${s.seqLen.toFixed(2)} tokens` }),
@@ -143,11 +120,12 @@ async function prune(req: JobRequest): Promise<void> {
     if (req.sweep.length && job.scorer) {
       step('sweep', `${req.sweep.length} constraints: search and rearrangement from the same Fisher pass, scored on the dev set`);
       const shape = { layers: c.layers, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: job.seqLen };
+      // With a latency constraint, the sweep's constraints are fractions of the latency too, by the same table.
       const points: SweepPoint[] = [];
       for (const constraint of req.sweep) {
         let point: SweepPoint;
         try {
-          const found = masksFromFisher(job.result.found.fisher, shape, constraint);
+          const found = masksFromFisher(job.result.found.fisher, shape, constraint, job.lut);
           const scores = await job.scorer.score(`sweep ${constraint}`, { masks: { head: found.head, neuron: found.neuron } });
           point = { constraint, fraction: found.search.fraction, heads: found.search.heads, neurons: found.search.neurons, ...(scores as Partial<SweepPoint>) };
         } catch (e) {
@@ -161,17 +139,6 @@ async function prune(req: JobRequest): Promise<void> {
       post({ type: 'log', text: 'sweep: skipped, it scores each constraint on a dev set: give a dev file' });
     }
 
-    if (req.latency) {
-      step('latency', 'the unpruned and the pruned model, one batch each');
-      if (!pruned) {
-        const s = checkpointSource(name, job.result.checkpoint);
-        pruned = await EncoderModel.load(rt, s.config, s.source);
-      }
-      const b = latencyBatch(job);
-      const unprunedAll = await forwardMs(model, b), prunedAll = await forwardMs(pruned, b);
-      const latency: Latency = { batch: b.batch, seq: b.seq, runs: Math.min(unprunedAll.length, prunedAll.length), unprunedMs: median(unprunedAll), prunedMs: median(prunedAll), unprunedAll, prunedAll };
-      post({ type: 'latency', latency });
-    }
     post({ type: 'done' });
   } finally {
     pruned?.dispose();

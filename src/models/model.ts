@@ -106,7 +106,9 @@ export class EncoderModel {
       if (hm && hm.length !== w.keptHeads) throw new ShapeError(`model: head mask of layer ${l} has ${hm.length} values for ${w.keptHeads} heads`);
       if (nm && nm.length !== w.keptNeurons) throw new ShapeError(`model: neuron mask of layer ${l} has ${nm.length} values for ${w.keptNeurons} neurons`);
       const headMask = hm && w.keptHeads ? rt.tensor(hm, [w.keptHeads]) : undefined;
-      const neuronMask = nm && w.keptNeurons ? rt.tensor(nm, [w.keptNeurons]) : undefined;
+      // A padded FFN (paddedWidth) has zero neurons past keptNeurons: their mask values are 0.
+      const width = w.intermediate.weight.shape[0]!;
+      const neuronMask = nm && w.keptNeurons ? rt.tensor(width === nm.length ? nm : [...Array.from(nm), ...new Array<number>(width - nm.length).fill(0)], [width]) : undefined;
       const next = encoderLayerForward(h, w, { heads: w.keptHeads, eps: c.layerNormEps }, {
         keyBias, ...(headMask ? { headMask } : {}), ...(neuronMask ? { neuronMask } : {}),
       }).out;

@@ -17,6 +17,7 @@ import { describeAdapter } from '../runtime/gpu.js';
 import { checkpointSource, prunedModelFiles } from './export.js';
 import type { SampleBatch } from './fisher.js';
 import { averageSequenceLength, encoderMacs } from './flops.js';
+import { forwardLatency, measureLut, type LatencyLut, type Timing } from './latency.js';
 import { pruneModel, type PruneResult } from './pipeline.js';
 import { sampleBatches, sampleSquadBatches } from './samples.js';
 import type { Masks } from './tune.js';
@@ -104,6 +105,15 @@ export interface PruneJobOptions {
   damping?: number;
   teacher?: 'full' | 'sqrt';
   tuneFirstAttention?: boolean;
+  /**
+   * flops (default): the constraint is a fraction of the MACs. latency: of the latency, priced
+   * by `lut` (checked against this adapter and model by the caller: lutMismatch), or by a
+   * table measured here first (batch 1, 128 tokens) when none is given.
+   */
+  metric?: 'flops' | 'latency';
+  lut?: LatencyLut;
+  /** The file `lut` came from, for report.json (absent: it was measured). */
+  lutFile?: string;
   batchSize?: number;
   maxLength?: number;
   docStride?: number;
@@ -128,12 +138,12 @@ export interface PruneJobInput {
 }
 
 /** The steps a job goes through, for progress displays. */
-export type PruneJobStep = 'samples' | 'fisher' | 'search' | 'tune' | 'export' | 'dev' | 'files';
+export type PruneJobStep = 'samples' | 'lut' | 'fisher' | 'search' | 'tune' | 'export' | 'dev' | 'latency' | 'files';
 
 export interface PruneJobHooks {
   /** A step begins (`info` says what it will do). */
   onStep?: (step: PruneJobStep, info: string) => void;
-  /** Units done of the total in a long step: Fisher batches, tuning's sub-layers, dev examples. */
+  /** Units done of the total in a long step: latency table sizes, Fisher batches, tuning's sub-layers, dev examples. */
   onProgress?: (what: string, done: number, total: number) => void;
   /** The sample set is drawn. */
   onSamples?: (s: { batches: SampleBatch[]; examples: number; drawnFrom: number; seqLen: number; meanTokens: number }) => void;
@@ -149,10 +159,14 @@ export interface PruneJob {
   files?: Map<string, Uint8Array[]>;
   /** The dev set's scorer, its unpruned model scored (with a dev set): score more masks with it. */
   scorer?: DevScorer;
-  /** The pruned model loaded from the checkpoint (with a dev set). The caller disposes it. */
-  pruned?: EncoderModel;
+  /** The pruned model loaded from the checkpoint. The caller disposes it. */
+  pruned: EncoderModel;
   /** The cost model's sequence length used. */
   seqLen: number;
+  /** The latency table the search used (metric latency), given or measured. */
+  lut?: LatencyLut;
+  /** The measured forward latency of the unpruned and the pruned model. */
+  latency: { batch: number; seq: number; unpruned: Timing; pruned: Timing };
   batches: SampleBatch[];
 }
 
@@ -172,7 +186,9 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
   const docStride = options.docStride ?? 128;
   const sampleCount = options.sampleCount ?? 2048, seed = options.seed ?? 0;
   const tune = options.tune ?? true, damping = options.damping ?? 1, teacher = options.teacher ?? 'full';
-  const constraint = options.constraint;
+  const constraint = options.constraint, metric = options.metric ?? 'flops';
+  if (metric !== 'flops' && metric !== 'latency') throw new WgpruneError(`the metric is flops or latency, got "${String(metric)}"`);
+  if (options.lut && metric !== 'latency') throw new WgpruneError('a latency table is for the latency metric');
   if (!(constraint > 0 && constraint < 1)) throw new WgpruneError(`the constraint is the fraction of the MACs to keep, in (0, 1); got ${constraint}`);
   const isSquadData = (d: GlueData | SquadData): d is SquadData => !('task' in d);
   if (isSquadData(input.samples) !== squad || (input.dev && isSquadData(input.dev) !== squad)) {
@@ -197,6 +213,15 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
   const drawnFrom = input.samples.examples.length;
   hooks.onSamples?.({ batches, examples, drawnFrom, seqLen, meanTokens });
 
+  // The latency shape: the table's, else one sequence of 128 tokens (fewer if the model's positions end sooner).
+  const defaultSeq = Math.min(128, c.maxPositions - (c.modelType === 'roberta' ? c.padTokenId + 1 : 0));
+  let lut = options.lut;
+  if (metric === 'latency' && !lut) {
+    hooks.onStep?.('lut', 'measuring a latency table on this adapter (batch 1, 128 tokens)');
+    lut = await measureLut(rt, { hidden: c.hidden, heads: c.heads, intermediate: c.intermediate, batch: 1, seq: defaultSeq },
+      { onProgress: (d, t) => hooks.onProgress?.('block sizes (latency table)', d, t) });
+  }
+
   hooks.onStep?.('fisher', `Fisher information over ${batches.length} batches`);
   // The search and the rearrangement take well under a second between the Fisher pass and
   // tuning: they are announced when the Fisher pass ends, and tuning right after them.
@@ -208,6 +233,7 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
     if (tune) hooks.onStep?.('tune', `tuning ${2 * L} sub-layers`);
   };
   const result = await pruneModel(model, batches, input.configJson, {
+    ...(lut ? { lut } : {}),
     constraint, seqLen, perBatch: options.perBatch ?? false, tune, damping, teacher, tuneFirstAttention: options.tuneFirstAttention ?? false,
     onProgress: (step, done, total) => {
       if (step === 'tune') announceSearch();
@@ -243,6 +269,16 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
       dev = { examples: input.dev.examples.length, full, afterSearch, afterRearrangement, [tune ? 'afterTuning' : 'prunedModel']: prunedScores };
     }
 
+    // The unpruned and the pruned model's measured latency, at the table's shape (batch 1, 128 tokens without one).
+    const latencyShape = lut ? { batch: lut.shape.batch, seq: lut.shape.seq } : { batch: 1, seq: defaultSeq };
+    hooks.onStep?.('latency', `forward latency of the unpruned and the pruned model, ${latencyShape.batch} x ${latencyShape.seq} tokens`);
+    if (!pruned) {
+      const source = checkpointSource(input.modelName, result.checkpoint);
+      pruned = await EncoderModel.load(rt, source.config, source.source);
+    }
+    const latency = { unpruned: await forwardLatency(model, latencyShape), pruned: await forwardLatency(pruned, latencyShape) };
+    const searchedLatency = (search as { latency?: { ms: number; fullMs: number; fraction: number } }).latency;
+
     hooks.onStep?.('files', 'report and files');
     const files = withFiles ? await prunedModelFiles(result.checkpoint, input.folder) : undefined;
     const safetensorsBytes = files ? files.get('model.safetensors')!.reduce((s, b) => s + b.length, 0) : undefined;
@@ -254,7 +290,13 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
       task, constraint,
       samples: { file: input.samplesName, drawnFrom, examples, batches: batches.length, seed, batchSize, maxLength, ...(squad ? { docStride } : {}) },
       fisher: found.fisher.perBatch ? 'per batch' : 'per example',
+      metric,
       costModel: { seqLen, macsFull: encoderMacs(shape), macsKept: search.macs, fraction: roundTo(search.fraction) },
+      ...(lut ? { latencyTable: { adapter: lut.adapter, shape: lut.shape, fit: lut.fit, ...(options.lutFile ? { file: options.lutFile } : { measured: true }), predicted: searchedLatency } } : {}),
+      latency: {
+        ...latencyShape, unprunedMs: roundTo(latency.unpruned.medianMs, 4), prunedMs: roundTo(latency.pruned.medianMs, 4),
+        ratio: roundTo(latency.pruned.medianMs / latency.unpruned.medianMs, 4), unpruned: latency.unpruned, pruned: latency.pruned,
+      },
       kept: { heads: search.heads, neurons: search.neurons, headsPerLayer: heads, neuronsPerLayer: neurons },
       seconds: Object.fromEntries(Object.entries({ ...timings, total: performance.now() - started }).map(([k, v]) => [k, roundTo(v / 1000, 4)])),
       size: { parametersBefore: paramsBefore, parametersAfter: paramsAfter, weightBytesBefore: bytesBefore, ...(safetensorsBytes !== undefined ? { weightBytesAfter: safetensorsBytes } : {}) },
@@ -268,7 +310,7 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
       files.set('masks.json', [enc.encode(JSON.stringify({ constraint, head: result.masks.head, neuron: result.masks.neuron }) + '\n')]);
       files.set('report.json', [enc.encode(JSON.stringify(report, null, 2) + '\n')]);
     }
-    return { result, report, ...(files ? { files } : {}), ...(scorer ? { scorer } : {}), ...(pruned ? { pruned } : {}), seqLen, batches };
+    return { result, report, ...(files ? { files } : {}), ...(scorer ? { scorer } : {}), pruned, seqLen, batches, ...(lut ? { lut } : {}), latency: { ...latencyShape, ...latency } };
   } catch (e) {
     pruned?.dispose();
     throw e;

@@ -60,6 +60,25 @@ for (const arch of ['BertForSequenceClassification', 'DistilBertForSequenceClass
   });
 }
 
+t('a pruned FFN of a ragged width runs padded with zero neurons on software adapters, computing the same', async ({ rt }) => {
+  const config = smallConfig('BertForSequenceClassification', { num_labels: 2, intermediate_size: 300 });
+  const model = await EncoderModel.load(rt, config, makeCheckpoint(rand, config).source);
+  const m: Masks = { head: [[1, 1, 1], [1, 0.5, 1]], neuron: [Array.from({ length: 300 }, (_, i) => (i % 10 === 3 ? 0 : 1 + (i % 7) / 10)), Array(300).fill(1)] };
+  const { config: prunedConfig, source } = checkpointSource('pruned', await prunedCheckpoint(model, smallConfigJson('BertForSequenceClassification', { num_labels: 2, intermediate_size: 300 }), m));
+  const pruned = await EncoderModel.load(rt, prunedConfig, source);
+  assert.equal(pruned.layerSizes.map((l) => l.neurons), [270, 300]);
+  assert.is(pruned.weights.layers[0]!.intermediate.weight.shape[0], rt.adapter.software ? 320 : 270);
+  assert.is(pruned.weights.layers[1]!.intermediate.weight.shape[0], 300, 'a width of the unpruned model is never padded');
+  const [masked, folded] = [await outputs(model.forward(batch, m)), await outputs(pruned.forward(batch))];
+  const scale = Math.max(...masked.map(Math.abs));
+  masked.forEach((v, i) => assert.ok(Math.abs(v - folded[i]!) <= 1e-5 * scale, `output ${i}: masked ${v}, folded ${folded[i]}`));
+  // Masks on the pruned model keep their unpadded length.
+  const half = await outputs(pruned.forward(batch, { neuron: [Array(270).fill(0.5), Array(300).fill(1)] }));
+  assert.ok(half.every(Number.isFinite));
+  model.dispose();
+  pruned.dispose();
+});
+
 t('the folder round trip: written files load back (as a browser would, from bytes) with the same outputs, byte for byte the same for the same inputs', async ({ rt }) => {
   const config = smallConfig('BertForSequenceClassification', { num_labels: 2 });
   const model = await EncoderModel.load(rt, config, makeCheckpoint(rand, config).source);
