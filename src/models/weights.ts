@@ -185,10 +185,10 @@ function checkAllUsed(config: ModelConfig, source: WeightSource, used: ReadonlyS
  * rest with a kernel on every call: a W2 of 1,234 columns took 22 ms where 1,216 or 1,280
  * took 16-17 (lavapipe, 128 tokens, hidden 768). So a pruned width of 256 or more is padded
  * with zero neurons to a multiple of 64 there (at most 63 more, a few percent); elsewhere,
- * and for widths a model was trained with, it runs as it is.
+ * and an unpruned layer (`full`, whose mask gradients and masks have its width), runs as it is.
  */
-export function paddedWidth(rt: Runtime, neurons: number): number {
-  return rt.adapter.software && neurons >= 256 && neurons % 64 !== 0 ? Math.ceil(neurons / 64) * 64 : neurons;
+export function paddedWidth(rt: Runtime, neurons: number, full: number): number {
+  return rt.adapter.software && neurons !== full && neurons >= 256 && neurons % 64 !== 0 ? Math.ceil(neurons / 64) * 64 : neurons;
 }
 
 /**
@@ -201,7 +201,7 @@ export async function loadWeights(rt: Runtime, config: ModelConfig, source: Weig
   // nothing) to the width that keeps its matmuls on the fast path.
   const pads = new Map<string, { width: number; kind: 'rows' | 'cols' }>();
   for (const l of plan.layers) {
-    const width = paddedWidth(rt, l.keptNeurons);
+    const width = paddedWidth(rt, l.keptNeurons, config.intermediate);
     if (width === l.keptNeurons) continue;
     pads.set(l.intermediate.weight, { width, kind: 'rows' }).set(l.intermediate.bias, { width, kind: 'rows' }).set(l.output.weight, { width, kind: 'cols' });
   }
