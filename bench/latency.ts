@@ -4,6 +4,7 @@
 // MACs and of the latency (the latency table measured first on the same adapter), at each
 // batch size, sequence length 128. Which units are kept does not change the speed either,
 // so the importances are seeded random numbers: only the per-layer counts matter.
+// The table is printed once everything is measured; progress goes to stderr.
 import { openCheckpointDirectory } from '../src/io/node.js';
 import { loadModel } from '../src/models/load.js';
 import { parseConfig } from '../src/models/config.js';
@@ -11,7 +12,7 @@ import { EncoderModel } from '../src/models/model.js';
 import type { WeightSource } from '../src/models/weights.js';
 import { canonicalTensors } from '../src/models/weights.js';
 import { checkpointSource, prunedCheckpoint } from '../src/prune/export.js';
-import { encoderMacs } from '../src/prune/flops.js';
+import { encoderMacs, headMacs, neuronMacs } from '../src/prune/flops.js';
 import { forwardLatency, measureLut, searchByLatency } from '../src/prune/latency.js';
 import { searchByFlops } from '../src/prune/search.js';
 import { describeAdapter } from '../src/runtime/gpu.js';
@@ -48,7 +49,10 @@ export async function benchLatency(rt: Runtime, { batches = [1, 32], bigBatches 
     const shape = { layers: L, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: 128 };
     let s = 7;
     const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
-    const hi = Array.from({ length: L * c.heads }, rand), ni = Array.from({ length: L * c.intermediate }, rand);
+    // Importance per MAC alike for heads and neurons, so the search prunes both, as it does on
+    // trained models, rather than keeping whichever unit is cheaper.
+    const perHead = headMacs(shape) / neuronMacs(shape);
+    const hi = Array.from({ length: L * c.heads }, () => rand() * perHead), ni = Array.from({ length: L * c.intermediate }, rand);
     for (const batch of name === 'sst2-mini' ? batches : bigBatches) {
       const timing = batch * c.hidden > 8192 ? { warmup: 1, minRuns: 3, minMs: 0 } : {};
       const full = await forwardLatency(model, { batch, seq: 128 }, timing);
