@@ -1,7 +1,7 @@
 // What the commands check before the expensive part (loading a model, a pass over data):
 // option values, the files they read, the file they write, and the model folder. A bad
 // value is a UsageError (exit status 2); a file that is missing, unreadable or of the wrong
-// kind is a WgpruneError (status 1). See docs/input-checks.md.
+// kind is a WgpruneError (status 1). See the README, "What is checked, and what cannot be".
 import { constants } from 'node:fs';
 import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';

@@ -144,7 +144,7 @@ function layerSizesOf(c: Json, file: string, layers: number, heads: number, inte
  * than exact GELU, relative position embeddings, shapes that do not divide, and values no
  * model has: integer fields out of range, layer_norm_eps outside (0, 0.01], labels that
  * disagree with problem_type or with id2label, a pad token outside the vocabulary, pruned
- * layers (pruned_heads, wgprune_pruned) that do not fit the model (see docs/input-checks.md).
+ * layers (pruned_heads, wgprune_pruned) that do not fit the model (see the README, "What is checked, and what cannot be").
  */
 export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ModelError(`${file}: expected a JSON object`);

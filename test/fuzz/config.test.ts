@@ -1,7 +1,7 @@
 // Mutated config.json files beside the real weights (test/fixtures/checkpoints/safetensors-f32)
 // must each end in a WgpruneError, or load the original's weights under a config that says
 // what the original's does. Only what no weight shape can reveal may differ, and
-// docs/input-checks.md lists it: the class names (id2label), layer_norm_eps (any positive
+// the README ("What is checked") lists it: the class names (id2label), layer_norm_eps (any positive
 // value), pad_token_id (within the vocabulary), and num_attention_heads of an unpruned model
 // (any count that divides the hidden size), and intermediate_size when wgprune_pruned gives
 // every layer's width (then the unpruned width it was pruned from).
