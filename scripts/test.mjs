@@ -75,7 +75,9 @@ function record(suite, file, report, problems, text, pageErrors = 0) {
   suite.passed += report?.passed ?? 0;
   suite.skipped += report?.skipped ?? 0;
   suite.failed += failed;
-  suite.adapter ??= firstAdapter(text);
+  // Node files that drive Chromium (the app, the package) print the browser's adapter: not the Node suite's.
+  const adapter = firstAdapter(text);
+  if (adapter && !(suite.name === 'node' && adapter.includes('(browser'))) suite.adapter ??= adapter;
   for (const p of problems) out(`FAILED ${file}: ${p}\n`);
   const why = problems.length ? problems.map((p) => p.split('\n')[0]).join('; ') : `${failed} failed`;
   if (failed) suite.failures.push(`${file} (${suite.name}: ${why})`);
