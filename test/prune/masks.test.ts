@@ -6,26 +6,19 @@ import { fisherInformation } from '../../src/prune/fisher.js';
 import { findMasks } from '../../src/prune/masks.js';
 import { rearrangeByGram } from '../../src/prune/rearrange.js';
 import { searchByFlops } from '../../src/prune/search.js';
+import { randomSampleBatches } from '../helpers/batches.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
 import { makeCheckpoint } from '../reference/model.js';
 
 const rand = new Random();
-const r01 = () => rand.uniform(1, 0, 1)[0]!;
 const config = parseConfig({
   architectures: ['BertForSequenceClassification'], num_labels: 2, hidden_size: 16, num_attention_heads: 4, num_hidden_layers: 3,
   intermediate_size: 24, vocab_size: 40, max_position_embeddings: 16, type_vocab_size: 2, model_type: 'bert',
 });
 const seq = 8, perBatch = 4;
 
-function randomBatches(count: number) {
-  return Array.from({ length: count }, () => {
-    const lengths = Array.from({ length: perBatch }, () => 3 + Math.floor(r01() * (seq - 2)));
-    const inputIds = new Int32Array(perBatch * seq), attentionMask = new Int32Array(perBatch * seq);
-    lengths.forEach((n, r) => { for (let i = 0; i < n; i++) { inputIds[r * seq + i] = i === 0 ? 2 : 5 + Math.floor(r01() * 30); attentionMask[r * seq + i] = 1; } });
-    return { tokens: { batch: perBatch, seq, inputIds, attentionMask }, target: { labels: Int32Array.from(lengths, (n) => n % 2) } };
-  });
-}
+const randomBatches = (count: number) => randomSampleBatches(rand, count, perBatch, seq);
 
 const m = gpuSuite('findMasks');
 

@@ -7,12 +7,12 @@ import { findMasks } from '../../src/prune/masks.js';
 import { pruneModel } from '../../src/prune/pipeline.js';
 import { searchByFlops } from '../../src/prune/search.js';
 import { tuneMasks } from '../../src/prune/tune.js';
+import { randomSampleBatches } from '../helpers/batches.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
 import { makeCheckpoint } from '../reference/model.js';
 
 const rand = new Random();
-const r01 = () => rand.uniform(1, 0, 1)[0]!;
 const json = {
   architectures: ['BertForSequenceClassification'], num_labels: 2, hidden_size: 16, num_attention_heads: 4, num_hidden_layers: 3,
   intermediate_size: 12, vocab_size: 40, max_position_embeddings: 16, type_vocab_size: 2, model_type: 'bert',
@@ -21,14 +21,7 @@ const config = parseConfig(json);
 const seq = 8, perBatch = 5;
 const shape = { layers: 3, heads: 4, hidden: 16, intermediate: 12, seqLen: 6.5 };
 
-function batches(count: number) {
-  return Array.from({ length: count }, () => {
-    const lengths = Array.from({ length: perBatch }, () => 3 + Math.floor(r01() * (seq - 2)));
-    const inputIds = new Int32Array(perBatch * seq), attentionMask = new Int32Array(perBatch * seq);
-    lengths.forEach((n, r) => { for (let i = 0; i < n; i++) { inputIds[r * seq + i] = i === 0 ? 2 : 5 + Math.floor(r01() * 30); attentionMask[r * seq + i] = 1; } });
-    return { tokens: { batch: perBatch, seq, inputIds, attentionMask }, target: { labels: Int32Array.from(lengths, (n) => n % 2) } };
-  });
-}
+const batches = (count: number) => randomSampleBatches(rand, count, perBatch, seq);
 
 const binary = (m: Uint8Array[]) => m.map((l) => Array.from(l));
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));

@@ -3,6 +3,7 @@ import { parseConfig } from '../../src/models/config.js';
 import { EncoderModel } from '../../src/models/model.js';
 import type { WeightSource } from '../../src/models/weights.js';
 import { tuneMasks, type Masks } from '../../src/prune/tune.js';
+import { randomSampleBatches } from '../helpers/batches.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { Random } from '../helpers/random.js';
 import { makeCheckpoint } from '../reference/model.js';
@@ -16,14 +17,7 @@ const config = parseConfig({
 });
 const seq = 8, perBatch = 6;
 
-function batches(count: number) {
-  return Array.from({ length: count }, () => {
-    const lengths = Array.from({ length: perBatch }, () => 3 + Math.floor(r01() * (seq - 2)));
-    const inputIds = new Int32Array(perBatch * seq), attentionMask = new Int32Array(perBatch * seq);
-    lengths.forEach((n, r) => { for (let i = 0; i < n; i++) { inputIds[r * seq + i] = i === 0 ? 2 : 5 + Math.floor(r01() * 30); attentionMask[r * seq + i] = 1; } });
-    return { tokens: { batch: perBatch, seq, inputIds, attentionMask }, target: { labels: Int32Array.from(lengths, (n) => n % 2) } };
-  });
-}
+const batches = (count: number) => randomSampleBatches(rand, count, perBatch, seq);
 
 /** Masks with the same zeros as `pattern` and random values in [lo, hi] elsewhere. */
 function valued(pattern: Masks, lo: number, hi: number): Masks {
