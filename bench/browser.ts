@@ -1,7 +1,11 @@
 // The matmul benchmarks in a page (headless Chromium; scripts/bench-browser.mjs serves and
 // drives it): wgprune and the WebGPU peers on navigator.gpu. Options come from the query
 // string (?time=MS&repeat=N&filter=TEXT&peers=LIST&ortWasm=PATH); the result is the promise at
-// globalThis.wgpruneBench.
+// globalThis.wgpruneBench. With ?latency=1 (&batches=1&bigBatches=1&models=sst2-mini), the
+// latency of pruned models instead (bench/latency.ts), sst2-mini fetched from /models/.
+import { openCheckpoint } from '../src/io/checkpoint.js';
+import { blobSource, type ByteSource } from '../src/io/source.js';
+import { loadModel } from '../src/models/load.js';
 import { describeAdapter } from '../src/runtime/gpu.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import type { MatmulKernel } from '../src/ops/matmul.js';
@@ -10,15 +14,46 @@ import { combineRounds, measure, type Job, type Record } from './measure.js';
 import { ortWebJobs } from './peers/ort-web.js';
 import { tfjsJobs } from './peers/tfjs.js';
 import type { PeerSetup } from './peers/types.js';
+import { benchLatency, type LoadSst2Mini } from './latency.js';
 
 export interface BrowserResult {
   adapter: string;
   records: Record[];
   skipped: string[];
+  /** ?latency=1: the adapter line and the markdown table, as printed. */
+  latency?: string;
+}
+
+/** sst2-mini from the page's server (scripts/bench-browser.mjs serves the repo's models/). */
+const loadSst2Mini: LoadSst2Mini = async (rt) => {
+  const files = new Map<string, ByteSource>();
+  for (const f of ['config.json', 'model.safetensors']) {
+    const res = await fetch(`/models/sst2-mini/${f}`);
+    if (!res.ok) throw new Error(`/models/sst2-mini/${f}: HTTP ${res.status}`);
+    files.set(f, blobSource(await res.blob(), f));
+  }
+  const ck = await openCheckpoint(files, 'sst2-mini');
+  const m = await loadModel(rt, ck);
+  await ck.close();
+  return { model: m.model, json: ck.config };
+};
+
+async function latency(params: URLSearchParams): Promise<BrowserResult> {
+  const list = (key: string, dflt: string) => (params.get(key) ?? dflt).split(',').filter(Boolean);
+  const rt = await createRuntime();
+  const adapter = describeAdapter(rt.adapter);
+  console.log(`adapter: ${adapter}`);
+  const table = await benchLatency(rt, {
+    batches: list('batches', '1').map(Number), bigBatches: list('bigBatches', '1').map(Number),
+    models: list('models', 'sst2-mini'), loadSst2Mini,
+  });
+  rt.destroy();
+  return { adapter, records: [], skipped: [], latency: table };
 }
 
 async function main(): Promise<BrowserResult> {
   const params = new URLSearchParams(location.search);
+  if (params.get('latency')) return latency(params);
   const timeMs = Number(params.get('time') ?? '2000');
   const repeat = Number(params.get('repeat') ?? '1');
   const filter = params.get('filter') ?? undefined;

@@ -4,9 +4,9 @@
 // MACs and of the latency (the latency table measured first on the same adapter), at each
 // batch size, sequence length 128. Which units are kept does not change the speed either,
 // so the importances are seeded random numbers: only the per-layer counts matter.
-// The table is printed once everything is measured; progress goes to stderr.
-import { openCheckpointDirectory } from '../src/io/node.js';
-import { loadModel } from '../src/models/load.js';
+// The table is printed once everything is measured; progress goes to stderr. Loading
+// sst2-mini is the caller's (`loadSst2Mini`): from the folder in Node (bench/run.ts), from
+// the page's server in the browser (bench/browser.ts), so that this file imports no Node code.
 import { parseConfig } from '../src/models/config.js';
 import { EncoderModel } from '../src/models/model.js';
 import type { WeightSource } from '../src/models/weights.js';
@@ -38,12 +38,26 @@ function randomSource(json: Record<string, unknown>): WeightSource {
   };
 }
 
-export async function benchLatency(rt: Runtime, { batches = [1, 32], bigBatches = [1], constraints = [0.4, 0.5, 0.6, 0.7], models = ['sst2-mini', 'bert-base'] } = {}): Promise<void> {
+/** Loads sst2-mini: the model, and its config.json as read (for the pruned checkpoints). */
+export type LoadSst2Mini = (rt: Runtime) => Promise<{ model: EncoderModel; json: Record<string, unknown> }>;
+
+export interface LatencyOptions {
+  batches?: number[];
+  bigBatches?: number[];
+  constraints?: number[];
+  models?: string[];
+  /** Needed when `models` holds sst2-mini. */
+  loadSst2Mini?: LoadSst2Mini;
+}
+
+/** Prints, and returns, the adapter line and the markdown table. */
+export async function benchLatency(rt: Runtime, { batches = [1, 32], bigBatches = [1], constraints = [0.4, 0.5, 0.6, 0.7], models = ['sst2-mini', 'bert-base'], loadSst2Mini }: LatencyOptions = {}): Promise<string> {
   const adapter = describeAdapter(rt.adapter);
   const rows = ['| model | batch x seq | metric | C | MACs kept | latency (ms) | ratio to unpruned | ratio / C |', '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |'];
   for (const name of models) {
+    if (name === 'sst2-mini' && !loadSst2Mini) throw new Error('benchLatency: sst2-mini needs loadSst2Mini');
     const { model, json } = name === 'sst2-mini'
-      ? await (async () => { const ck = await openCheckpointDirectory('models/sst2-mini'); const m = await loadModel(rt, ck); await ck.close(); return { model: m.model, json: ck.config }; })()
+      ? await loadSst2Mini!(rt)
       : { model: await EncoderModel.load(rt, parseConfig(bertBase), randomSource(bertBase)), json: bertBase as Record<string, unknown> };
     const c = model.config, L = c.layers;
     const shape = { layers: L, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: 128 };
@@ -85,5 +99,7 @@ export async function benchLatency(rt: Runtime, { batches = [1, 32], bigBatches 
     }
     model.dispose();
   }
-  console.log(`adapter: ${adapter}\n${rows.join('\n')}`);
+  const out = `adapter: ${adapter}\n${rows.join('\n')}`;
+  console.log(out);
+  return out;
 }

@@ -21,7 +21,9 @@ import { modelJobs } from './model.js';
 import { solveJobs } from './solve.js';
 import { opJobs } from './ops.js';
 import { benchPrune } from './prune.js';
-import { benchLatency } from './latency.js';
+import { benchLatency, type LoadSst2Mini } from './latency.js';
+import { openCheckpointDirectory } from '../src/io/node.js';
+import { loadModel } from '../src/models/load.js';
 
 const usage = `usage: npm run bench -- [options]
   --json FILE      write every record (all implementations, both hosts with --browser) as JSON
@@ -48,7 +50,8 @@ const usage = `usage: npm run bench -- [options]
   --latency        only the latency of pruned models against the unpruned one: sst2-mini
                    and a BERT-base-shaped model, pruned to 0.4-0.7 of the MACs and of the
                    latency, at sequence length 128 (--latency-batches 1,32 for sst2-mini;
-                   BERT-base at batch 1; --latency-models sst2-mini,bert-base)
+                   BERT-base at --latency-big-batches 1; --latency-models sst2-mini,bert-base);
+                   with --browser, then in headless Chromium (sst2-mini at batch 1 by default)
   --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
                    stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
@@ -70,6 +73,7 @@ const { values } = parseArgs({
     latency: { type: 'boolean', default: false },
     'latency-batches': { type: 'string', default: '1,32' },
     'latency-models': { type: 'string', default: 'sst2-mini,bert-base' },
+    'latency-big-batches': { type: 'string', default: '1' },
     'ort-tier-up': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -85,8 +89,26 @@ if (values.prune) {
 if (values.latency) {
   const rtLatency = await createRuntime();
   console.log(`adapter: ${describeAdapter(rtLatency.adapter)}`);
-  await benchLatency(rtLatency, { batches: values['latency-batches']!.split(',').map(Number), models: values['latency-models']!.split(',') });
+  const loadSst2Mini: LoadSst2Mini = async (rt) => {
+    const ck = await openCheckpointDirectory('models/sst2-mini');
+    const m = await loadModel(rt, ck);
+    await ck.close();
+    return { model: m.model, json: ck.config };
+  };
+  await benchLatency(rtLatency, { batches: values['latency-batches']!.split(',').map(Number), bigBatches: values['latency-big-batches']!.split(',').map(Number), models: values['latency-models']!.split(','), loadSst2Mini });
   rtLatency.destroy();
+  if (values.browser) {
+    // In headless Chromium too; there the defaults are sst2-mini at batch 1 (SwiftShader is
+    // slow), unless the options are given.
+    const script = fileURLToPath(new URL('../../scripts/bench-browser.mjs', import.meta.url));
+    const args = [script, '--latency'];
+    for (const o of ['latency-batches', 'latency-big-batches', 'latency-models'] as const) {
+      if (process.argv.some((a) => a === `--${o}` || a.startsWith(`--${o}=`))) args.push(`--${o}`, values[o]!);
+    }
+    console.log('\n--- headless Chromium');
+    const child = spawnSync(process.execPath, args, { stdio: 'inherit' });
+    process.exit(child.status ?? 1);
+  }
   process.exit(0);
 }
 

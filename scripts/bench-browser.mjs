@@ -5,7 +5,11 @@
 //
 //   node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--kernel texture|subgroup|general] [--peers LIST] [--json FILE]
 //                                  [--no-summary] [--markdown]
+//   node scripts/bench-browser.mjs --latency [--latency-models sst2-mini,bert-base] [--latency-batches 1,32] [--latency-big-batches 1]
 //
+// --latency: instead, bench/latency.ts in the page (pruned models' latency against the
+// unpruned one; sst2-mini is fetched from the repo's models/, served under /models/); by
+// default sst2-mini only, at batch 1 (SwiftShader runs some 4 GFLOP/s).
 // --peers: tfjs-webgpu,ort-web-webgpu (the default) or none. Env: CHROMIUM_PATH (default
 // /usr/bin/chromium), WGPRUNE_BENCH_TIMEOUT_S (whole page, default 1200).
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -16,10 +20,12 @@ import { parseArgs } from 'node:util';
 const root = new URL('..', import.meta.url).pathname;
 const pageDir = join(root, 'dist/bench/browser');
 const ortDir = join(root, 'node_modules/onnxruntime-web/dist');
+const modelsDir = join(root, 'models');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const timeoutS = Number(process.env.WGPRUNE_BENCH_TIMEOUT_S) || 1200;
 
-const usage = 'usage: node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--kernel texture|subgroup|general] [--peers tfjs-webgpu,ort-web-webgpu|none] [--json FILE] [--no-summary] [--markdown]';
+const usage = 'usage: node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--kernel texture|subgroup|general] [--peers tfjs-webgpu,ort-web-webgpu|none] [--json FILE] [--no-summary] [--markdown]\n' +
+  '       node scripts/bench-browser.mjs --latency [--latency-models sst2-mini,bert-base] [--latency-batches 1,32] [--latency-big-batches 1]';
 let values;
 try {
   ({ values } = parseArgs({
@@ -32,6 +38,10 @@ try {
       json: { type: 'string' },
       'no-summary': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
+      latency: { type: 'boolean', default: false },
+      'latency-models': { type: 'string', default: 'sst2-mini' },
+      'latency-batches': { type: 'string', default: '1' },
+      'latency-big-batches': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }));
@@ -85,7 +95,9 @@ const server = createServer((req, res) => {
     res.end(body);
   };
   if (url.pathname === '/' || url.pathname === '/bench.html') return send(200, contentTypes['.html'], page);
-  const path = url.pathname.startsWith('/ort/') ? fileIn(ortDir, url.pathname.slice(5)) : fileIn(pageDir, url.pathname.slice(1));
+  const path = url.pathname.startsWith('/ort/') ? fileIn(ortDir, url.pathname.slice(5))
+    : url.pathname.startsWith('/models/') ? fileIn(modelsDir, url.pathname.slice(8))
+    : fileIn(pageDir, url.pathname.slice(1));
   if (!path) return send(404, 'text/plain', 'not found');
   send(200, contentTypes[extname(path)] ?? 'application/octet-stream', readFileSync(path));
 });
@@ -135,6 +147,7 @@ async function settle() {
 const chromiumArgs = ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let result, failure;
+const started = performance.now();
 const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
 try {
   const tab = await browser.newPage();
@@ -143,13 +156,17 @@ try {
   const failed = new Promise((_, reject) => { fail = reject; });
   tab.on('console', (msg) => {
     const text = msg.text(), type = msg.type();
-    console.log(type === 'log' || type === 'info' ? text : `[console.${type}] ${text}`);
+    // --latency: the page's progress (console.error) goes to stderr, as in Node.
+    if (values.latency && type === 'error' && !text.startsWith('wgprune-bench: ')) console.error(text);
+    else console.log(type === 'log' || type === 'info' ? text : `[console.${type}] ${text}`);
     if (text.startsWith('wgprune-bench: ')) fail(new Error(text.slice('wgprune-bench: '.length)));
   });
   tab.on('pageerror', (err) => fail(new Error(`page error: ${err.stack || err.message}`)));
   tab.on('crash', () => fail(new Error('page crashed')));
   const timer = setTimeout(() => fail(new Error(`timed out after ${timeoutS} s (WGPRUNE_BENCH_TIMEOUT_S)`)), timeoutS * 1000);
-  const query = new URLSearchParams({ time: values.time, repeat: values.repeat, peers: peers.join(','), ortWasm: '/ort/' });
+  const query = values.latency
+    ? new URLSearchParams({ latency: '1', models: values['latency-models'], batches: values['latency-batches'], bigBatches: values['latency-big-batches'] })
+    : new URLSearchParams({ time: values.time, repeat: values.repeat, peers: peers.join(','), ortWasm: '/ort/' });
   if (values.filter) query.set('filter', values.filter);
   if (values.kernel) query.set('kernel', values.kernel);
   await tab.goto(`${base}/bench.html?${query}`);
@@ -168,6 +185,11 @@ if (failure) {
   process.exit(1);
 }
 
+// The page printed the adapter line and the table (console.log, echoed above).
+if (values.latency) {
+  console.error(`latency benchmark in headless Chromium: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  process.exit(0);
+}
 const { records, skipped } = result;
 console.log('');
 console.log(formatTable(records));
