@@ -89,7 +89,8 @@ export async function readLut(file: string): Promise<LatencyLut> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new WgpruneError(`${file}: cannot read the latency table: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new WgpruneError(`${file}: cannot read the latency table: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code ?? (e as Error).message}`);
   }
   let json: unknown;
   try {

@@ -92,7 +92,7 @@ export const tokenizerFiles = ['vocab.txt', 'vocab.json', 'merges.txt', 'tokeniz
 /**
  * The files of the pruned model folder, name → byte chunks: `model.safetensors`,
  * `config.json`, the tokenizer files found in `input`, and any `extra` JSON files
- * (masks.json, report.json). JSON is written with sorted-in-insertion keys and a final
+ * (masks.json, report.json). JSON keeps its keys' insertion order and ends with a
  * newline; nothing depends on the time, so the same inputs give the same bytes.
  */
 export async function prunedModelFiles(p: PrunedCheckpoint, input: Folder, extra: Record<string, unknown> = {}): Promise<Map<string, Uint8Array[]>> {

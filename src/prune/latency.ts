@@ -1,4 +1,7 @@
+import { seededRandom } from '../data/batch.js';
+import { maxSequenceLength } from '../models/config.js';
 import { attentionBlock, ffnBlock } from '../models/encoder.js';
+import type { LayerWeights } from '../models/weights.js';
 import type { EncoderModel, TokenBatch } from '../models/model.js';
 import { layernormForward } from '../ops/layernorm.js';
 import { WgpruneError } from '../runtime/errors.js';
@@ -46,9 +49,8 @@ export async function timeStep(rt: Runtime, step: () => Tensor | Tensor[], { war
 }
 
 /** A batch of `batch` random sequences of `seq` tokens, every token real (no padding). */
-export function randomBatch(model: EncoderModel, batch: number, seq: number, seed = 1): TokenBatch {
-  let s = seed >>> 0;
-  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+function randomBatch(model: EncoderModel, batch: number, seq: number, seed = 1): TokenBatch {
+  const next = seededRandom(seed);
   const vocab = model.config.vocabSize, pad = model.config.padTokenId;
   const inputIds = Int32Array.from({ length: batch * seq }, () => {
     let id = Math.floor(next() * vocab);
@@ -60,7 +62,7 @@ export function randomBatch(model: EncoderModel, batch: number, seq: number, see
 
 /** The latency of a whole forward pass (the task head included) over random inputs of one shape. */
 export async function forwardLatency(model: EncoderModel, { batch = 1, seq = 128 } = {}, timing: Parameters<typeof timeStep>[2] = {}): Promise<Timing> {
-  const max = model.config.modelType === 'roberta' ? model.config.maxPositions - model.config.padTokenId - 1 : model.config.maxPositions;
+  const max = maxSequenceLength(model.config);
   if (!(Number.isInteger(batch) && batch >= 1)) throw new WgpruneError(`latency: the batch size must be a positive integer, got ${batch}`);
   if (!(Number.isInteger(seq) && seq >= 1 && seq <= max)) throw new WgpruneError(`latency: the sequence length must be an integer in 1..${max} (the model's positions), got ${seq}`);
   const b = randomBatch(model, batch, seq);
@@ -134,8 +136,7 @@ function randomLinear(out: number, inDim: number, next: () => number): LinearArr
 
 /** A layer of random weights with `heads` heads and `neurons` neurons (latency does not depend on the values). */
 function randomLayer(shape: LutShape, heads: number, neurons: number): LayerArrays {
-  let s = 12345;
-  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const next = seededRandom(12345);
   const d = shape.hidden, att = heads * (shape.hidden / shape.heads);
   const norm = () => ({ gamma: new Float32Array(d).fill(1), beta: new Float32Array(d) });
   return {
@@ -143,11 +144,6 @@ function randomLayer(shape: LutShape, heads: number, neurons: number): LayerArra
     query: randomLinear(att, d, next), key: randomLinear(att, d, next), value: randomLinear(att, d, next), attentionOutput: randomLinear(d, att, next),
     attentionNorm: norm(), intermediate: randomLinear(neurons, d, next), output: randomLinear(d, neurons, next), outputNorm: norm(),
   };
-}
-
-/** Whether the adapter is a CPU one (lavapipe, SwiftShader): a coarser grid keeps the table to minutes there. */
-export function isSoftwareAdapter(rt: Runtime): boolean {
-  return !!rt.adapter.software;
 }
 
 /**
@@ -159,35 +155,32 @@ export function isSoftwareAdapter(rt: Runtime): boolean {
 export async function measureLut(rt: Runtime, shape: LutShape, { ffnStep, onProgress, timing = {} }: {
   ffnStep?: number; onProgress?: (done: number, total: number) => void; timing?: Parameters<typeof timeStep>[2];
 } = {}): Promise<LatencyLut> {
-  const step = ffnStep ?? Math.max(1, Math.floor(shape.intermediate / (isSoftwareAdapter(rt) ? 16 : 32)));
+  // A coarser grid on a CPU adapter (lavapipe, SwiftShader) keeps the table to a minute or two there.
+  const step = ffnStep ?? Math.max(1, Math.floor(shape.intermediate / (rt.adapter.software ? 16 : 32)));
   const neuronCounts = [...new Set([0, ...Array.from({ length: Math.floor(shape.intermediate / step) + 1 }, (_, i) => i * step), shape.intermediate])]
     .filter((n) => n <= shape.intermediate).sort((a, b) => a - b);
   const headCounts = Array.from({ length: shape.heads + 1 }, (_, i) => i);
   const total = headCounts.length + neuronCounts.length;
   let done = 0;
   const x = rt.keep(rt.tensor(Float32Array.from({ length: shape.batch * shape.seq * shape.hidden }, (_, i) => Math.sin(i)), [shape.batch, shape.seq, shape.hidden]));
-  const attention: { kept: number; ms: number }[] = [], ffn: { kept: number; ms: number }[] = [];
+  // One sub-layer with each count of its units, timed from its input to its LayerNorm.
+  const measure = async (counts: number[], layerOf: (k: number) => LayerArrays, run: (w: LayerWeights) => Tensor) => {
+    const points: { kept: number; ms: number }[] = [];
+    for (const kept of counts) {
+      const w = uploadLayer(rt, layerOf(kept));
+      try {
+        points.push({ kept, ms: (await timeStep(rt, () => rt.tidy(() => run(w)), timing)).medianMs });
+      } finally {
+        disposeLayer(w);
+      }
+      onProgress?.(++done, total);
+    }
+    return points;
+  };
+  let attention: { kept: number; ms: number }[], ffn: { kept: number; ms: number }[];
   try {
-    for (const heads of headCounts) {
-      const w = uploadLayer(rt, randomLayer(shape, heads, 0));
-      try {
-        const t = await timeStep(rt, () => rt.tidy(() => layernormForward(attentionBlock(x, w).residual, w.attentionNorm.gamma, w.attentionNorm.beta, 1e-12).y), timing);
-        attention.push({ kept: heads, ms: t.medianMs });
-      } finally {
-        disposeLayer(w);
-      }
-      onProgress?.(++done, total);
-    }
-    for (const neurons of neuronCounts) {
-      const w = uploadLayer(rt, randomLayer(shape, 0, neurons));
-      try {
-        const t = await timeStep(rt, () => rt.tidy(() => layernormForward(ffnBlock(x, w).residual, w.outputNorm.gamma, w.outputNorm.beta, 1e-12).y), timing);
-        ffn.push({ kept: neurons, ms: t.medianMs });
-      } finally {
-        disposeLayer(w);
-      }
-      onProgress?.(++done, total);
-    }
+    attention = await measure(headCounts, (h) => randomLayer(shape, h, 0), (w) => layernormForward(attentionBlock(x, w).residual, w.attentionNorm.gamma, w.attentionNorm.beta, 1e-12).y);
+    ffn = await measure(neuronCounts, (n) => randomLayer(shape, 0, n), (w) => layernormForward(ffnBlock(x, w).residual, w.outputNorm.gamma, w.outputNorm.beta, 1e-12).y);
   } finally {
     x.dispose();
   }

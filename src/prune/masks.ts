@@ -47,6 +47,11 @@ export async function findMasks(model: EncoderModel, batches: Iterable<SampleBat
   return { ...found, timings: { ...found.timings, fisher: tFisher } };
 }
 
+/** Step 2: the search by MACs, or by latency with `lut`. */
+export function searchMasks(fisher: Pick<FisherInformation, 'head' | 'neuron'>, shape: CostShape, constraint: number, lut?: LatencyLut): SearchResult {
+  return lut ? searchByLatency(fisher.head, fisher.neuron, shape, lut, constraint) : searchByFlops(fisher.head, fisher.neuron, shape, constraint);
+}
+
 /**
  * Steps 2-3 from a Fisher pass (the search by MACs, or by latency with `lut`) taken with its Gram matrices: the search under the MACs
  * constraint, then each layer's rearrangement with its own Gram matrix and importances.
@@ -55,7 +60,7 @@ export async function findMasks(model: EncoderModel, batches: Iterable<SampleBat
 export function masksFromFisher(fisher: FisherInformation, shape: CostShape, constraint: number, lut?: LatencyLut): FoundMasks {
   if (!fisher.headGrams || !fisher.neuronGrams) throw new WgpruneError('masksFromFisher: the Fisher pass was taken without its Gram matrices (grams: true)');
   let t0 = performance.now();
-  const search = lut ? searchByLatency(fisher.head, fisher.neuron, shape, lut, constraint) : searchByFlops(fisher.head, fisher.neuron, shape, constraint);
+  const search = searchMasks(fisher, shape, constraint, lut);
   const tSearch = performance.now() - t0;
   t0 = performance.now();
   const loss = { before: 0, after: 0 };

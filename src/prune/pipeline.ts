@@ -2,9 +2,8 @@ import type { EncoderModel } from '../models/model.js';
 import { WgpruneError } from '../runtime/errors.js';
 import { prunedCheckpoint, type PrunedCheckpoint } from './export.js';
 import type { SampleBatch } from './fisher.js';
-import { findMasks, type FoundMasks } from './masks.js';
-import { searchByLatency, type LatencyLut } from './latency.js';
-import { searchByFlops } from './search.js';
+import { findMasks, searchMasks, type FoundMasks } from './masks.js';
+import type { LatencyLut } from './latency.js';
 import { tuneMasks, type Masks, type TunedMasks } from './tune.js';
 
 export interface PruneOptions {
@@ -69,8 +68,7 @@ export async function pruneModel(model: EncoderModel, batches: readonly SampleBa
     let teacher: Masks | undefined;
     if (options.teacher === 'sqrt') {
       const shape = { layers: L, heads: c.heads, hidden: c.hidden, intermediate: c.intermediate, seqLen: options.seqLen };
-      const s = options.lut ? searchByLatency(found.fisher.head, found.fisher.neuron, shape, options.lut, Math.sqrt(options.constraint))
-        : searchByFlops(found.fisher.head, found.fisher.neuron, shape, Math.sqrt(options.constraint));
+      const s = searchMasks(found.fisher, shape, Math.sqrt(options.constraint), options.lut);
       teacher = { head: binary(s.headMask), neuron: binary(s.neuronMask) };
     }
     tuned = await tuneMasks(model, batches, rearranged, {

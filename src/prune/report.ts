@@ -10,6 +10,7 @@ import { fidelity } from '../eval/fidelity.js';
 import { evaluateGlue, evaluateSquad, type TaskName } from '../eval/task.js';
 import type { Folder } from '../io/source.js';
 import type { Tokenizer } from '../io/tokenizer.js';
+import { maxSequenceLength } from '../models/config.js';
 import { EncoderModel } from '../models/model.js';
 import { canonicalTensors } from '../models/weights.js';
 import { WgpruneError } from '../runtime/errors.js';
@@ -214,7 +215,7 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
   hooks.onSamples?.({ batches, examples, drawnFrom, seqLen, meanTokens });
 
   // The latency shape: the table's, else one sequence of 128 tokens (fewer if the model's positions end sooner).
-  const defaultSeq = Math.min(128, c.maxPositions - (c.modelType === 'roberta' ? c.padTokenId + 1 : 0));
+  const defaultSeq = Math.min(128, maxSequenceLength(c));
   let lut = options.lut;
   if (metric === 'latency' && !lut) {
     hooks.onStep?.('lut', 'measuring a latency table on this adapter (batch 1, 128 tokens)');

@@ -56,6 +56,9 @@ export interface TunedMasks extends Masks {
 
 const float32Min = -3.4028234663852886e38;
 
+/** A damped solve's values with their range, or why the guard stops. */
+type Solved = { values: Float64Array; min: number; max: number } | { reason: string; min?: number; max?: number };
+
 /** Per batch, what every layer's passes share: the key bias and the row masks of the least squares. */
 interface BatchState {
   batch: SampleBatch;
@@ -129,7 +132,7 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
    * Solves one sub-layer's damped system from the accumulated normal equations (read back
    * as float64); returns the values, or why the guard stops.
    */
-  const solve = async (g: Float64Array, r: Float64Array, k: number): Promise<{ values: Float64Array } | { reason: string; min?: number; max?: number }> => {
+  const solve = async (g: Float64Array, r: Float64Array, k: number): Promise<Solved> => {
     // (G + λI) δ = r − G·1.
     const rhs = new Float64Array(k);
     for (let i = 0; i < k; i++) {
@@ -149,7 +152,22 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
     for (const v of values) { min = Math.min(min, v); max = Math.max(max, v); }
     if (!values.every(Number.isFinite)) return { reason: 'the solve gave non-finite values' };
     if (min < -bound || max > bound) return { reason: `a value left [${-bound}, ${bound}]`, min, max };
-    return { values };
+    return { values, min, max };
+  };
+
+  /**
+   * One sub-layer's outcome: the tuned values written into the layer's mask at `units` and
+   * logged, or where the guard stopped recorded. True when tuned.
+   */
+  const settle = (layer: number, block: 'attention' | 'ffn', units: readonly number[], mask: number[], out: Solved, entry: (status: TuneLogEntry['status'], extra?: Partial<TuneLogEntry>) => void): boolean => {
+    if ('values' in out) {
+      units.forEach((u, i) => { mask[u] = out.values[i]!; });
+      entry('tuned', { min: out.min, max: out.max });
+      return true;
+    }
+    stopped = { layer, block, reason: out.reason };
+    entry('stopped', { reason: out.reason, ...(out.min !== undefined ? { min: out.min, max: out.max } : {}) });
+    return false;
   };
 
   try {
@@ -206,15 +224,9 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
             G[h * k + g] = sum;
           }
         }
-        const out = await solve(G, r, k);
-        if ('values' in out) {
-          heads.forEach((h, i) => { head[l]![h] = out.values[i]!; });
-          attEntry('tuned', { min: Math.min(...out.values), max: Math.max(...out.values) });
+        if (settle(l, 'attention', heads, head[l]!, await solve(G, r, k), attEntry)) {
           release(student);
           student = upload(pruneLayer(cpu, head[l]!, neuron[l]!));
-        } else {
-          stopped = { layer: l, block: 'attention', reason: out.reason };
-          attEntry('stopped', { reason: out.reason, ...(out.min !== undefined ? { min: out.min, max: out.max } : {}) });
         }
       }
       options.onProgress?.(2 * l + 1, total);
@@ -259,17 +271,9 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
         const full = rt.tidy(() => mul(ffnGram!, matmul(w2, w2, { transA: true })));
         const [G32, R] = await Promise.all([full.read(), ffnRhs!.read()]);
         for (const x of [ffnGram!, ffnRhs!, full]) x.dispose();
-        const out = await solve(Float64Array.from(G32), Float64Array.from(R), k);
-        if ('values' in out) {
-          neurons.forEach((n, i) => { neuron[l]![n] = out.values[i]!; });
-          let min = Infinity, max = -Infinity;
-          for (const v of out.values) { min = Math.min(min, v); max = Math.max(max, v); }
-          ffnEntry('tuned', { min, max });
+        if (settle(l, 'ffn', neurons, neuron[l]!, await solve(Float64Array.from(G32), Float64Array.from(R), k), ffnEntry)) {
           release(student);
           student = upload(pruneLayer(cpu, head[l]!, neuron[l]!));
-        } else {
-          stopped = { layer: l, block: 'ffn', reason: out.reason };
-          ffnEntry('stopped', { reason: out.reason, ...(out.min !== undefined ? { min: out.min, max: out.max } : {}) });
         }
       }
       options.onProgress?.(2 * l + 2, total);
