@@ -9,34 +9,13 @@
 // the page's server in the browser (bench/browser.ts), so that this file imports no Node code.
 import { parseConfig } from '../src/models/config.js';
 import { EncoderModel } from '../src/models/model.js';
-import type { WeightSource } from '../src/models/weights.js';
-import { canonicalTensors } from '../src/models/weights.js';
 import { checkpointSource, prunedCheckpoint } from '../src/prune/export.js';
 import { encoderMacs, headMacs, neuronMacs } from '../src/prune/flops.js';
 import { forwardLatency, measureLut, searchByLatency } from '../src/prune/latency.js';
 import { searchByFlops } from '../src/prune/search.js';
 import { describeAdapter } from '../src/runtime/gpu.js';
 import type { Runtime } from '../src/runtime/runtime.js';
-
-const bertBase = {
-  architectures: ['BertForSequenceClassification'], model_type: 'bert', hidden_size: 768, num_attention_heads: 12, num_hidden_layers: 12,
-  intermediate_size: 3072, vocab_size: 30522, max_position_embeddings: 512, type_vocab_size: 2, num_labels: 2,
-};
-
-function randomSource(json: Record<string, unknown>): WeightSource {
-  const shapes = canonicalTensors(parseConfig(json));
-  return {
-    name: 'random BERT-base', shapes,
-    read: async (name) => {
-      const shape = shapes.get(name)!, n = shape.reduce((a, b) => a * b, 1);
-      let s = n ^ name.length;
-      const out = new Float32Array(n);
-      const scale = /LayerNorm\.weight$/.test(name) ? 0 : 0.04;
-      for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = (s / 2 ** 32 - 0.5) * scale + (scale === 0 ? 1 : 0); }
-      return out;
-    },
-  };
-}
+import { bertBase, randomSource } from './random-bert.js';
 
 /** Loads sst2-mini: the model, and its config.json as read (for the pruned checkpoints). */
 export type LoadSst2Mini = (rt: Runtime) => Promise<{ model: EncoderModel; json: Record<string, unknown> }>;

@@ -1,4 +1,4 @@
-import { mapSource } from './common.js';
+import { mapKernel } from './common.js';
 
 /**
  * erfc with fractional error under 1.2e-7 everywhere (Numerical Recipes' Chebyshev fit),
@@ -24,10 +24,10 @@ fn gelu(x: ${T}) -> ${T} { return 0.5 * x * erfcApprox(-x * 0.70710678118654752)
 }
 
 /** Exact (erf) GELU as BERT uses: 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2). */
-export const geluForwardSource = mapSource(['x'], '0.5 * x * erfcApprox(-x * 0.70710678118654752)', { helpers: erfc });
+export const geluForwardKernel = mapKernel('geluForward', ['x'], '0.5 * x * erfcApprox(-x * 0.70710678118654752)', { helpers: erfc });
 
 /** dGELU/dx = Φ(x) + x φ(x), times the upstream gradient. */
-export const geluBackwardSource = mapSource(['x', 'dy'],
+export const geluBackwardKernel = mapKernel('geluBackward', ['x', 'dy'],
   'dy * (0.5 * erfcApprox(-x * 0.70710678118654752) + x * 0.39894228040143268 * exp(-0.5 * x * x))',
   { helpers: erfc });
 
@@ -45,11 +45,11 @@ fn tanhStable(x: T) -> T {
 }
 `;
 
-export const tanhForwardSource = mapSource(['x'], 'tanhStable(x)', { helpers: tanh });
+export const tanhForwardKernel = mapKernel('tanhForward', ['x'], 'tanhStable(x)', { helpers: tanh });
 
 /** From the forward output y: d tanh = (1 - y²) dy. */
-export const tanhBackwardSource = mapSource(['y', 'dy'], 'dy * (1.0 - y * y)');
+export const tanhBackwardKernel = mapKernel('tanhBackward', ['y', 'dy'], 'dy * (1.0 - y * y)');
 
 /** ReLU, as DistilBERT's classification head uses; its gradient passes where x > 0. */
-export const reluForwardSource = mapSource(['x'], 'max(x, T(0.0))');
-export const reluBackwardSource = mapSource(['x', 'dy'], 'select(T(0.0), dy, x > T(0.0))');
+export const reluForwardKernel = mapKernel('reluForward', ['x'], 'max(x, T(0.0))');
+export const reluBackwardKernel = mapKernel('reluBackward', ['x', 'dy'], 'select(T(0.0), dy, x > T(0.0))');

@@ -1,13 +1,7 @@
-import { geluBackwardSource, geluForwardSource, reluBackwardSource, reluForwardSource, tanhBackwardSource, tanhForwardSource } from '../../shaders/activation.js';
+import { geluBackwardKernel as geluGrad, geluForwardKernel as gelu, reluBackwardKernel as reluGrad, reluForwardKernel as relu,
+  tanhBackwardKernel as tanhGrad, tanhForwardKernel as tanh } from '../../shaders/activation.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { launchMap, type MapKernel } from './launch.js';
-
-const gelu: MapKernel = { name: 'geluForward', sources: geluForwardSource };
-const geluGrad: MapKernel = { name: 'geluBackward', sources: geluBackwardSource };
-const tanh: MapKernel = { name: 'tanhForward', sources: tanhForwardSource };
-const relu: MapKernel = { name: 'reluForward', sources: reluForwardSource };
-const reluGrad: MapKernel = { name: 'reluBackward', sources: reluBackwardSource };
-const tanhGrad: MapKernel = { name: 'tanhBackward', sources: tanhBackwardSource };
+import { launchMap } from './launch.js';
 
 /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as BERT's intermediate activation. */
 export function geluForward(x: Tensor): Tensor {

@@ -1,10 +1,9 @@
 import { powerOfTwoWorkgroup } from '../../shaders/common.js';
-import { layernormBackwardSource, layernormForwardSource, layernormParamsBackwardSource } from '../../shaders/layernorm.js';
+import { layernormBackwardKernel, type RowVariant, layernormForwardKernel, layernormParamsBackwardKernel } from '../../shaders/layernorm.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
+import { maxThreadsPerLaunch, spans } from './launch.js';
 import { sum } from './reduce.js';
 
 export interface LayernormSaved {
@@ -24,6 +23,11 @@ function rowsOf(op: string, x: Tensor, gamma: Tensor, extra: Tensor[] = []): { r
   return { rows: x.size / cols, cols };
 }
 
+/** The row-wise kernels' variant on this runtime: the widest power-of-two workgroup, and the adapter's row mapping. */
+export function rowVariant(rt: Runtime): RowVariant {
+  return { size: powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup), rowPerThread: rt.tuning.rowPerThread };
+}
+
 /** Rows per launch: bounded by one binding of x and by the dispatch grid. */
 function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
   const n = Math.min(Math.floor(rt.maxBindingElements('f32') / cols), maxThreadsPerLaunch(rt, 1));
@@ -37,18 +41,13 @@ export function layernormForward(x: Tensor, gamma: Tensor, beta: Tensor, eps: nu
   const { rows, cols } = rowsOf(op, x, gamma, [beta]);
   if (beta.size !== cols) throw new ShapeError(`${op}: beta ${shapeString(beta.shape)} does not match the last axis of ${x}`);
   const rt = x.runtime;
-  const size = powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup);
-  const perThread = rt.tuning.rowPerThread;
-  const program = programFor(`layernormForward:${size}:${perThread}`, () => ({
-    name: op, source: layernormForwardSource(size, perThread), bindings: ['read', 'read', 'read', 'write', 'write', 'write'],
-  }));
+  const kernel = layernormForwardKernel(rowVariant(rt));
   const y = rt.empty(x.shape), mean = rt.empty([rows]), rstd = rt.empty([rows]);
-  const bg = rt.bind(gamma), bb = rt.bind(beta);
   for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
-    const bx = rt.bind(x, start * cols, n * cols), by = rt.bind(y, start * cols, n * cols);
-    const bm = rt.bind(mean, start, n), br = rt.bind(rstd, start, n);
-    const u = new Uniforms().u32(n, cols).f32(eps).u32(bx.shift, by.shift, bm.shift, br.shift, bg.shift, bb.shift);
-    rt.dispatch(program, [bx, bg, bb, by, bm, br], u.bytes(), perThread ? Math.ceil(n / size) : n);
+    rt.launch(kernel, {
+      x: rt.bind(x, start * cols, n * cols), gamma, beta, y: rt.bind(y, start * cols, n * cols),
+      meanOut: rt.bind(mean, start, n), rstdOut: rt.bind(rstd, start, n),
+    }, { rows: n, cols, eps });
   }
   return { y, mean, rstd };
 }
@@ -65,36 +64,28 @@ export function layernormBackward(
   if (dy.size !== x.size) throw new ShapeError(`${op}: dy ${shapeString(dy.shape)} does not match x ${shapeString(x.shape)}`);
   if (saved.mean.size !== rows || saved.rstd.size !== rows) throw new ShapeError(`${op}: saved statistics do not have ${rows} rows`);
   const rt = x.runtime;
-  const size = powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup);
-  const perThread = rt.tuning.rowPerThread;
-  const program = programFor(`layernormBackward:${size}:${perThread}`, () => ({
-    name: op, source: layernormBackwardSource(size, perThread), bindings: ['read', 'read', 'read', 'read', 'read', 'write'],
-  }));
+  const variant = rowVariant(rt);
+  const kernel = layernormBackwardKernel(variant);
   const dx = rt.empty(x.shape);
-  const bg = rt.bind(gamma);
   const perLaunch = rowsPerLaunch(rt, cols, op);
   for (const [start, n] of spans(rows, perLaunch)) {
-    const bx = rt.bind(x, start * cols, n * cols), bdy = rt.bind(dy, start * cols, n * cols), bdx = rt.bind(dx, start * cols, n * cols);
-    const bm = rt.bind(saved.mean, start, n), br = rt.bind(saved.rstd, start, n);
-    const u = new Uniforms().u32(n, cols, bx.shift, bdy.shift, bdx.shift, bm.shift, br.shift, bg.shift);
-    rt.dispatch(program, [bx, bg, bm, br, bdy, bdx], u.bytes(), perThread ? Math.ceil(n / size) : n);
+    rt.launch(kernel, {
+      x: rt.bind(x, start * cols, n * cols), gamma, meanIn: rt.bind(saved.mean, start, n), rstdIn: rt.bind(saved.rstd, start, n),
+      dy: rt.bind(dy, start * cols, n * cols), dx: rt.bind(dx, start * cols, n * cols),
+    }, { rows: n, cols });
   }
   if (!params) return { dx };
 
-  const pp = programFor(`layernormParamsBackward:${size}`, () => ({
-    name: 'layernormParamsBackward', source: layernormParamsBackwardSource(size),
-    bindings: ['read', 'read', 'read', 'read', 'write', 'write'],
-  }));
+  const paramsKernel = layernormParamsBackwardKernel(variant.size);
   const blocks = Math.ceil(rows / perLaunch);
   // [blocks, cols] partial sums, summed over blocks after.
   const pg = rt.empty([blocks, cols]), pb = rt.empty([blocks, cols]);
   let block = 0;
   for (const [start, n] of spans(rows, perLaunch)) {
-    const bx = rt.bind(x, start * cols, n * cols), bdy = rt.bind(dy, start * cols, n * cols);
-    const bm = rt.bind(saved.mean, start, n), br = rt.bind(saved.rstd, start, n);
-    const bpg = rt.bind(pg, block * cols, cols), bpb = rt.bind(pb, block * cols, cols);
-    const u = new Uniforms().u32(n, cols, bx.shift, bdy.shift, bm.shift, br.shift, bpg.shift, bpb.shift);
-    rt.dispatch(pp, [bx, bm, br, bdy, bpg, bpb], u.bytes(), Math.ceil(cols / size));
+    rt.launch(paramsKernel, {
+      x: rt.bind(x, start * cols, n * cols), meanIn: rt.bind(saved.mean, start, n), rstdIn: rt.bind(saved.rstd, start, n),
+      dy: rt.bind(dy, start * cols, n * cols), dgamma: rt.bind(pg, block * cols, cols), dbeta: rt.bind(pb, block * cols, cols),
+    }, { rows: n, cols });
     block++;
   }
   const sg = sum(pg, 0), sb = sum(pb, 0);

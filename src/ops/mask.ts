@@ -1,11 +1,8 @@
-import { applyMaskSource, fisherAccumulateSource, maskGradientSource } from '../../shaders/mask.js';
+import { applyMaskKernel, fisherAccumulateKernel, maskGradientKernel } from '../../shaders/mask.js';
 import { mapWorkgroupSize, powerOfTwoWorkgroup } from '../../shaders/common.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms, type Program } from '../runtime/program.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
-
-const applyProgram: Program = { name: 'applyMask', source: applyMaskSource, bindings: ['read', 'read', 'write'] };
+import { maxThreadsPerLaunch, spans } from './launch.js';
 
 function checkF32(op: string, ...ts: Tensor[]): void {
   for (const t of ts) {
@@ -31,12 +28,9 @@ export function applyMask(x: Tensor, mask: Tensor, axis: number): Tensor {
   if (mask.size !== groups) throw new ShapeError(`${op}: mask ${shapeString(mask.shape)} does not have the ${groups} values of axis ${axis} of ${x}`);
   const rt = x.runtime;
   const out = rt.empty(x.shape);
-  const bm = rt.bind(mask);
   const chunk = Math.min(rt.maxBindingElements('f32'), maxThreadsPerLaunch(rt, mapWorkgroupSize));
   for (const [start, count] of spans(x.size, chunk)) {
-    const bx = rt.bind(x, start, count), bo = rt.bind(out, start, count);
-    const u = new Uniforms().u32(count, start, groups, inner, bx.shift, bm.shift, bo.shift);
-    rt.dispatch(applyProgram, [bx, bm, bo], u.bytes(), Math.ceil(count / mapWorkgroupSize));
+    rt.launch(applyMaskKernel, { x: rt.bind(x, start, count), mask, out: rt.bind(out, start, count) }, { count, start, groups, inner });
   }
   return out;
 }
@@ -60,18 +54,16 @@ export function maskGradient(a: Tensor, g: Tensor, axis: number, out: Tensor, la
   }
   const rt = a.runtime;
   const size = powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 64);
-  const program = programFor(`maskGradient:${size}`, () => ({
-    name: op, source: maskGradientSource(size), bindings: ['read', 'read', 'write'],
-  }));
+  const kernel = maskGradientKernel({ size, perThread: rt.tuning.rowPerThread || pre * inner < 4 * size });
   const perExample = a.size / Math.max(1, batch);
   const layers = out.shape[1]!;
   const examples = Math.min(Math.floor(rt.maxBindingElements('f32') / perExample), Math.floor(maxThreadsPerLaunch(rt, 1) / groups));
   if (examples < 1) throw new LimitError(`${op}: one example of ${a} is larger than one storage binding`);
   for (const [b0, n] of spans(batch, examples)) {
-    const ba = rt.bind(a, b0 * perExample, n * perExample), bg = rt.bind(g, b0 * perExample, n * perExample);
-    const bo = rt.bind(out, (b0 * layers + layer) * groups, ((n - 1) * layers) * groups + groups);
-    const u = new Uniforms().u32(n, pre, groups, inner, ba.shift, bg.shift, bo.shift, layers * groups);
-    rt.dispatch(program, [ba, bg, bo], u.bytes(), n * groups);
+    rt.launch(kernel, {
+      a: rt.bind(a, b0 * perExample, n * perExample), g: rt.bind(g, b0 * perExample, n * perExample),
+      out: rt.bind(out, (b0 * layers + layer) * groups, ((n - 1) * layers) * groups + groups),
+    }, { batch: n, pre, groups, inner, outStride: layers * groups });
   }
 }
 
@@ -85,10 +77,6 @@ export function fisherAccumulate(fisher: Tensor, grads: Tensor, { perBatch = fal
   const batch = grads.shape[0] ?? 0;
   if (grads.size !== batch * fisher.size) throw new ShapeError(`${op}: gradients ${shapeString(grads.shape)} are not [batch, ${fisher.shape.join(', ')}]`);
   const rt = fisher.runtime;
-  const program = programFor(`fisher:${perBatch}`, () => ({
-    name: op, source: fisherAccumulateSource(perBatch), bindings: ['read', 'write'],
-  }));
   if (batch * fisher.size > rt.maxBindingElements('f32')) throw new LimitError(`${op}: ${grads} is larger than one storage binding`);
-  const bg = rt.bind(grads), bf = rt.bind(fisher);
-  rt.dispatch(program, [bg, bf], new Uniforms().u32(fisher.size, batch, bg.shift, bf.shift).bytes(), Math.ceil(fisher.size / mapWorkgroupSize));
+  rt.launch(fisherAccumulateKernel(perBatch), { grads, fisher }, { count: fisher.size, batch });
 }

@@ -2,12 +2,11 @@ import { acquireGpu, type AdapterReport, type DeviceFeatures, type DeviceLimits,
 import { bytesPerElement, checkDType, hostArrayFor, fromHalfBits, toHalfBits, type DType, type HostArray } from './dtype.js';
 import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, ShapeError, WgpruneError } from './errors.js';
 import { BufferPool, type PoolStats } from './pool.js';
-import { PipelineCache, grid, textureFormat, type Program } from './program.js';
+import { PipelineCache, grid, packUniforms } from './pipelines.js';
 import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape } from './tensor.js';
 import { patientWait } from './poll.js';
-import { fillWordsSource } from '../../shaders/fill.js';
-
-const fillWordsProgram: Program = { name: 'fillWords', source: fillWordsSource, bindings: ['write'] };
+import { fillWordsKernel } from '../../shaders/fill.js';
+import type { Bindings, Kernel, UniformValues, Uniforms, Workgroups } from '../../shaders/kernel.js';
 
 export interface RuntimeOptions extends GpuOptions {
   /**
@@ -19,6 +18,11 @@ export interface RuntimeOptions extends GpuOptions {
   poison?: boolean;
   /** Submit once this many dispatches are recorded (bounds the memory of a long step). */
   maxPendingDispatches?: number;
+  /**
+   * Free bytes the buffer pool keeps for reuse even below its peak of live bytes (default
+   * 64 MiB); past max(this, the peak), the least recently released buffers are freed.
+   */
+  poolFloorBytes?: number;
   /** Kernel choices that otherwise follow the adapter; tests force each way. */
   tuning?: Partial<Tuning>;
 }
@@ -38,7 +42,7 @@ export interface Tuning {
 
 export interface RuntimeStats extends PoolStats {
   tensors: number;
-  /** Bytes held by scratch textures (see `scratchTexture`). */
+  /** Bytes held by ops' own resources on this runtime (see `resources`): matmul's textures. */
   textureBytes: number;
   pipelines: number;
   submits: number;
@@ -46,17 +50,27 @@ export interface RuntimeStats extends PoolStats {
 
 /**
  * A binding: part of a tensor's buffer, with `shift` the element offset the kernel must
- * add, or a scratch texture's view (shift 0).
+ * add and the tensor's dtype, or a texture's view (shift 0, no dtype).
  */
 export interface Bound {
   binding: GPUBufferBinding | GPUTextureView;
   shift: number;
+  dtype?: DType;
 }
 
 type Entry =
   | { kind: 'dispatch'; name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: (GPUBufferBinding | GPUTextureView)[]; uniforms: ArrayBuffer; workgroups: [number, number, number] }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
   | { kind: 'copyToTexture'; src: GPUBuffer; srcOffset: number; bytesPerRow: number; dst: GPUTexture; width: number; height: number };
+
+/**
+ * What an op keeps on a runtime between launches (matmul's operand textures): it reports
+ * its bytes for `stats`, and `free` releases everything (trim, destroy).
+ */
+export interface OpResources {
+  bytes(): number;
+  free(): void;
+}
 
 type Tidyable = Tensor | readonly Tidyable[] | { readonly [k: string]: Tidyable } | number | string | boolean | null | undefined | void;
 
@@ -87,8 +101,8 @@ export class Runtime {
   private pending: Entry[] = [];
   private uploads: GPUBuffer[] = [];
   private uniformArena: GPUBuffer | null = null;
-  private readonly textures = new Map<string, GPUTexture>();
-  private retiredTextures: GPUTexture[] = [];
+  private readonly resourcesByOp = new Map<string, OpResources>();
+  private retired: { destroy(): void }[] = [];
   private readonly scopes: Set<Tensor>[] = [];
   private readonly errors: Error[] = [];
   private readonly errorChecks = new Set<Promise<void>>();
@@ -111,7 +125,7 @@ export class Runtime {
     this.poison = options.poison ?? false;
     this.tuning = { rowPerThread: gpu.adapter.software, ...options.tuning };
     this.maxPending = options.maxPendingDispatches ?? 1024;
-    this.pool = new BufferPool(this.device, STORAGE_USAGE(), 'tensor');
+    this.pool = new BufferPool(this.device, STORAGE_USAGE(), 'tensor', { floorBytes: options.poolFloorBytes });
     this.staging = new BufferPool(this.device, MAP_READ_USAGE(), 'readback');
     this.cache = new PipelineCache(this.device, (msg) => new KernelError(msg));
     this.device.onuncapturederror = (event) => {
@@ -199,7 +213,7 @@ export class Runtime {
     if (size > this.limits.maxStorageBufferBindingSize) {
       throw new LimitError(`binding ${count} elements of ${t} takes ${size} bytes, more than maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize}); the op must split it`);
     }
-    return { binding: { buffer: t.storage.buffer, offset, size }, shift: (byteStart - offset) / bpe };
+    return { binding: { buffer: t.storage.buffer, offset, size }, shift: (byteStart - offset) / bpe, dtype: t.dtype };
   }
 
   releaseStorage(storage: Storage): void {
@@ -257,22 +271,49 @@ export class Runtime {
     }
   }
 
-  /** Records one kernel launch; `workgroups` is a flat count laid out by `grid`, or explicit. */
-  dispatch(program: Program, bindings: Bound[], uniforms: ArrayBuffer, workgroups: number | [number, number, number]): void {
-    this.checkAlive(program.name);
-    if (bindings.length !== program.bindings.length) {
-      throw new WgpruneError(`kernel ${program.name} takes ${program.bindings.length} bindings, got ${bindings.length}`);
+  /**
+   * Records one launch of `kernel` (shaders/kernel.ts): its bindings by name (a tensor
+   * binds whole; `bind` takes part of one), its uniforms by name (the bindings' shifts are
+   * filled here), and its workgroups by the kernel's dispatch rule unless given. Checks
+   * that every binding is given with the declared kind and dtype and that vec4 bindings
+   * start on a vec4, so a mismatch fails here with the kernel's name, not as wrong numbers.
+   */
+  launch<B extends Bindings, U extends Uniforms>(
+    kernel: Kernel<B, U>, bindings: { readonly [K in keyof B]: Bound | Tensor }, uniforms: UniformValues<U>, workgroups?: Workgroups,
+  ): void {
+    this.checkAlive(kernel.name);
+    const values: Record<string, number> = { ...uniforms };
+    const given: Record<string, Bound | Tensor> = bindings;
+    const resources: (GPUBufferBinding | GPUTextureView)[] = [];
+    for (const [name, spec] of Object.entries(kernel.bindings)) {
+      const value = given[name];
+      if (value === undefined) throw new WgpruneError(`kernel ${kernel.name}: binding ${name} was not given`);
+      const b = value instanceof Tensor ? this.bind(value.check(kernel.name)) : value;
+      const isBuffer = !!b.dtype;
+      if (isBuffer !== (spec.kind === 'storage')) throw new WgpruneError(`kernel ${kernel.name}: binding ${name} takes a ${spec.kind === 'storage' ? 'storage buffer' : 'texture'}`);
+      if (spec.kind === 'storage') {
+        if (b.dtype !== spec.type) throw new DTypeError(`kernel ${kernel.name}: binding ${name} takes ${spec.type}, got ${b.dtype}`);
+        const width = spec.vec4 ? 4 : 1;
+        if (b.shift % width !== 0) throw new WgpruneError(`kernel ${kernel.name}: binding ${name} starts at element ${b.shift}, not on a vec4`);
+        if (`${name}Shift` in values) throw new WgpruneError(`kernel ${kernel.name}: uniform ${name}Shift is filled by the launch`);
+        values[`${name}Shift`] = b.shift / width;
+      }
+      resources.push(b.binding);
     }
+    for (const name of Object.keys(given)) {
+      if (!(name in kernel.bindings)) throw new WgpruneError(`kernel ${kernel.name} has no binding ${name}`);
+    }
+    const bytes = packUniforms(kernel, values);
     const max = this.limits.maxComputeWorkgroupsPerDimension;
-    const wg = typeof workgroups === 'number' ? grid(workgroups, max) : workgroups;
+    const rule = workgroups ?? kernel.dispatch(values as UniformValues<U>);
+    const wg = typeof rule === 'number' ? grid(rule, max) : rule;
     if (wg.some((d) => d > max)) {
-      throw new LimitError(`kernel ${program.name}: ${wg.join(' x ')} workgroups pass the device's ${max} per dimension; the op must split it`);
+      throw new LimitError(`kernel ${kernel.name}: ${wg.join(' x ')} workgroups pass the device's ${max} per dimension; the op must split it`);
     }
     if (wg.some((d) => d === 0)) return;
     this.pending.push({
-      kind: 'dispatch', name: program.name, pipeline: this.cache.get(program),
-      layout: this.cache.layoutFor(program.bindings),
-      bindings: bindings.map((b) => b.binding), uniforms, workgroups: wg,
+      kind: 'dispatch', name: kernel.name, pipeline: this.cache.get(kernel), layout: this.cache.layoutFor(kernel),
+      bindings: resources, uniforms: bytes, workgroups: wg,
     });
     if (this.pending.length >= this.maxPending) this.flush();
   }
@@ -283,14 +324,14 @@ export class Runtime {
     const chunk = Math.floor(Math.min(this.limits.maxStorageBufferBindingSize / 4, perDispatch) / alignWords) * alignWords;
     for (let start = 0; start < words; start += chunk) {
       const count = Math.min(chunk, words - start);
-      const u = new Uint32Array([count, value, 0, 0]);
-      this.dispatch(fillWordsProgram, [{ binding: { buffer, offset: start * 4, size: count * 4 }, shift: 0 }], u.buffer, Math.ceil(count / 256));
+      this.launch(fillWordsKernel, { out: { binding: { buffer, offset: start * 4, size: count * 4 }, shift: 0, dtype: 'u32' } }, { count, value });
     }
   }
 
   /** Encodes everything recorded into one command buffer and submits it. */
   flush(): void {
-    if (this.pending.length === 0) return;
+    // With nothing recorded, no unsubmitted work can use the pool's evicted buffers.
+    if (this.pending.length === 0) { this.pool.destroyRetired(); this.staging.destroyRetired(); return; }
     this.checkAlive('flush');
     const entries = this.pending;
     const uploads = this.uploads;
@@ -343,7 +384,9 @@ export class Runtime {
     device.queue.submit([encoder.finish()]);
     this.submitCount++;
     for (const u of uploads) u.destroy();
-    for (const t of this.retiredTextures.splice(0)) t.destroy();
+    for (const r of this.retired.splice(0)) r.destroy();
+    this.pool.destroyRetired();
+    this.staging.destroyRetired();
     const kernels = [...names].join(', ');
     const check = Promise.all([device.popErrorScope(), device.popErrorScope()]).then(([validation, oom]) => {
       for (const err of [validation, oom]) {
@@ -403,45 +446,33 @@ export class Runtime {
 
   stats(): RuntimeStats {
     let textureBytes = 0;
-    for (const t of this.textures.values()) textureBytes += t.width * t.height * 16;
+    for (const r of this.resourcesByOp.values()) textureBytes += r.bytes();
     return { ...this.pool.stats(), tensors: this.liveTensors, textureBytes, pipelines: this.cache.size, submits: this.submitCount };
   }
 
-  /** Frees pooled buffers not in use, and the scratch textures. */
+  /** Frees pooled buffers not in use, and ops' resources. */
   trim(): void {
     this.flush();
     this.pool.trim();
     this.staging.trim();
-    for (const t of this.textures.values()) t.destroy();
-    this.textures.clear();
+    for (const r of this.resourcesByOp.values()) r.free();
+  }
+
+  /** The resources op `name` keeps on this runtime, made on first use; trim and destroy free them. */
+  resources<R extends OpResources>(name: string, make: (device: GPUDevice) => R): R {
+    this.checkAlive(name);
+    let r = this.resourcesByOp.get(name);
+    if (!r) this.resourcesByOp.set(name, (r = make(this.device)));
+    return r as R;
   }
 
   /**
-   * An rgba32float texture of at least `width` x `height` texels that kernels use as scratch
-   * space (the texture matmul puts its operands there). There is one per `slot`, grown as
-   * needed; the queue's order makes reuse safe, since every launch and copy sees the writes
-   * of the ones recorded before it. Its contents are whatever the last user left there.
+   * Destroys a GPU object once the work recorded so far is submitted: launches recorded
+   * but not yet submitted may still use it.
    */
-  scratchTexture(slot: string, width: number, height: number): GPUTexture {
-    this.checkAlive('scratchTexture');
-    const max = this.limits.maxTextureDimension2D;
-    if (width > max || height > max) {
-      throw new LimitError(`scratch texture ${width} x ${height} passes the device's ${max} texels a side; the op must split it`);
-    }
-    let t = this.textures.get(slot);
-    if (!t || t.width < width || t.height < height) {
-      // Grown to a multiple of 64 texels a side, so that shapes that vary a little share one.
-      const grow = (need: number, had: number) => Math.min(max, Math.max(had, Math.ceil(need / 64) * 64));
-      const w = grow(width, t?.width ?? 0), h = grow(height, t?.height ?? 0);
-      // Launches recorded but not yet submitted may still use the old one: destroy it after the next submit.
-      if (t) this.retiredTextures.push(t);
-      t = this.device.createTexture({
-        size: [w, h], format: textureFormat, label: `scratch ${slot}`,
-        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
-      });
-      this.textures.set(slot, t);
-    }
-    return t;
+  retire(resource: { destroy(): void }): void {
+    if (this.pending.length === 0) resource.destroy();
+    else this.retired.push(resource);
   }
 
   /**
@@ -471,7 +502,7 @@ export class Runtime {
     this.pending = [];
     this.pool.trim();
     this.staging.trim();
-    for (const t of this.textures.values()) t.destroy();
+    for (const r of this.resourcesByOp.values()) r.free();
     this.device.destroy();
   }
 }

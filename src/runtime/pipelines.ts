@@ -1,31 +1,24 @@
-/**
- * A kernel program: its WGSL (built from a template in shaders/), its storage buffer and
- * texture bindings in order, then one uniform block at binding `bindings.length` that holds its sizes.
- * Pipelines are cached by what changes the source, never by the data.
- */
-export type Access = 'read' | 'write' | 'texture' | 'storageTexture';
+import type { Binding, Kernel, UniformType } from '../../shaders/kernel.js';
+import { KernelError } from './errors.js';
 
 /** rgba32float: four f32 per texel, the one float format every adapter can read and store. */
 export const textureFormat: GPUTextureFormat = 'rgba32float';
 
-function layoutEntry(access: Access, binding: number): GPUBindGroupLayoutEntry {
+function layoutEntry(b: Binding, binding: number): GPUBindGroupLayoutEntry {
   const visibility = GPUShaderStage.COMPUTE;
-  switch (access) {
-    case 'read': return { binding, visibility, buffer: { type: 'read-only-storage' } };
-    case 'write': return { binding, visibility, buffer: { type: 'storage' } };
+  switch (b.kind) {
+    case 'storage': return { binding, visibility, buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' } };
     case 'texture': return { binding, visibility, texture: { sampleType: 'unfilterable-float', viewDimension: '2d' } };
     case 'storageTexture': return { binding, visibility, storageTexture: { access: 'write-only', format: textureFormat, viewDimension: '2d' } };
   }
 }
 
-export interface Program {
-  /** Names the kernel in labels and error messages, e.g. 'matmul[f32,tB]'. */
-  name: string;
-  source: string;
-  bindings: Access[];
-  entryPoint?: string;
-}
+/** What pipelines and uniform packing need of a kernel (any variant, whatever its names). */
+type KernelCode = Pick<Kernel, 'name' | 'bindings' | 'fields' | 'source'>;
 
+const layoutKey = (b: Binding) => (b.kind === 'storage' ? b.access : b.kind);
+
+/** Pipelines and bind group layouts of kernels (shaders/kernel.ts), cached by what changes them: the source, never the data. */
 export class PipelineCache {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
@@ -40,8 +33,9 @@ export class PipelineCache {
     return this.pipelines.size;
   }
 
-  layoutFor(bindings: Access[]): GPUBindGroupLayout {
-    const key = bindings.join(',');
+  layoutFor(kernel: KernelCode): GPUBindGroupLayout {
+    const bindings = Object.values(kernel.bindings);
+    const key = bindings.map(layoutKey).join(',');
     let layout = this.layouts.get(key);
     if (!layout) {
       const entries = bindings.map(layoutEntry);
@@ -52,20 +46,19 @@ export class PipelineCache {
     return layout;
   }
 
-  get(program: Program): GPUComputePipeline {
-    const entryPoint = program.entryPoint ?? 'main';
-    const key = `${entryPoint}\n${program.bindings.join(',')}\n${program.source}`;
+  get(kernel: KernelCode): GPUComputePipeline {
+    const key = `${Object.values(kernel.bindings).map(layoutKey).join(',')}\n${kernel.source}`;
     let pipeline = this.pipelines.get(key);
     if (pipeline) return pipeline;
     const device = this.device;
     device.pushErrorScope('validation');
-    const module = device.createShaderModule({ code: program.source, label: program.name });
+    const module = device.createShaderModule({ code: kernel.source, label: kernel.name });
     pipeline = device.createComputePipeline({
-      label: program.name,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [this.layoutFor(program.bindings)] }),
-      compute: { module, entryPoint },
+      label: kernel.name,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [this.layoutFor(kernel)] }),
+      compute: { module, entryPoint: 'main' },
     });
-    const name = program.name;
+    const name = kernel.name;
     const check = device.popErrorScope().then(async (error) => {
       if (!error) return;
       let detail = error.message;
@@ -83,37 +76,31 @@ export class PipelineCache {
   }
 }
 
-/** Packs a kernel's uniform block: 4-byte scalars in the order the WGSL struct declares them. */
-export class Uniforms {
-  private readonly words: number[] = [];
-  private readonly kinds: ('u' | 'i' | 'f')[] = [];
+/**
+ * A launch's uniform block: `values` by the kernel's field names (every field, no other
+ * name), 4-byte scalars in struct order, padded to 16 bytes as WGSL rounds a uniform
+ * struct. Throws on a missing, unknown or unrepresentable value, naming the kernel.
+ */
+export function packUniforms(kernel: KernelCode, values: Readonly<Record<string, number>>): ArrayBuffer {
+  const n = Math.max(4, Math.ceil(kernel.fields.length / 4) * 4);
+  const buf = new ArrayBuffer(n * 4);
+  const u = new Uint32Array(buf), i = new Int32Array(buf), f = new Float32Array(buf);
+  const known = new Set<string>();
+  kernel.fields.forEach(([name, type], k) => {
+    known.add(name);
+    const v = values[name];
+    if (v === undefined) throw new KernelError(`kernel ${kernel.name}: uniform ${name} was not given`);
+    if (!representable(v, type)) throw new KernelError(`kernel ${kernel.name}: uniform ${name} = ${v} is not a ${type}`);
+    if (type === 'f32') f[k] = v; else if (type === 'i32') i[k] = v; else u[k] = v;
+  });
+  for (const name of Object.keys(values)) if (!known.has(name)) throw new KernelError(`kernel ${kernel.name} has no uniform ${name}`);
+  return buf;
+}
 
-  u32(...values: number[]): this {
-    for (const v of values) { this.words.push(v >>> 0); this.kinds.push('u'); }
-    return this;
-  }
-
-  i32(...values: number[]): this {
-    for (const v of values) { this.words.push(v | 0); this.kinds.push('i'); }
-    return this;
-  }
-
-  f32(...values: number[]): this {
-    for (const v of values) { this.words.push(v); this.kinds.push('f'); }
-    return this;
-  }
-
-  /** Bytes padded to 16, as WGSL rounds a uniform struct's size. */
-  bytes(): ArrayBuffer {
-    const n = Math.max(4, Math.ceil(this.words.length / 4) * 4);
-    const buf = new ArrayBuffer(n * 4);
-    const u = new Uint32Array(buf), i = new Int32Array(buf), f = new Float32Array(buf);
-    this.words.forEach((w, k) => {
-      const kind = this.kinds[k];
-      if (kind === 'f') f[k] = w; else if (kind === 'i') i[k] = w; else u[k] = w;
-    });
-    return buf;
-  }
+function representable(v: number, type: UniformType): boolean {
+  if (type === 'f32') return !Number.isNaN(v);
+  if (!Number.isInteger(v)) return false;
+  return type === 'u32' ? v >= 0 && v <= 0xffffffff : v >= -0x80000000 && v <= 0x7fffffff;
 }
 
 /**
