@@ -15,3 +15,16 @@ export function describeDevice(device: GPUDevice, host: 'dawn' | 'browser'): str
 export function webgpuHost(): 'dawn' | 'browser' {
   return typeof process !== 'undefined' && !!process.versions?.node ? 'dawn' : 'browser';
 }
+
+/**
+ * Gives the WebGPU peers in Node, which find the adapter at navigator.gpu, the object Dawn's
+ * create() returned for our runtime (`rt.dawn`), so they use the same Dawn instance and
+ * adapter. It must stay reachable until the end (Dawn's binding crashes if it is collected
+ * with work in flight): navigator holds it, and so does the runtime until rt.destroy().
+ */
+export function shareDawnWithPeers(dawn: unknown): void {
+  const gpu = dawn as GPU;
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+}

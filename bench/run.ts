@@ -148,16 +148,8 @@ if (!cases.length && !(values.ops || values.models || values.solve)) {
 }
 const ours = matmulJobs(rt, cases, adapter, 'node');
 
-// The WebGPU peers find the adapter at navigator.gpu: give them the object Dawn's create()
-// returned for our runtime, so they use the same Dawn instance and adapter. It must stay
-// reachable until the end (Dawn's binding crashes if it is collected with work in flight):
-// navigator holds it, and so does rt until rt.destroy().
-if (peers.some((p) => p !== 'ort-node-cpu')) {
-  const gpu = rt.dawn as GPU;
-  const nav = (globalThis as { navigator?: object }).navigator;
-  if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
-  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-}
+// The WebGPU peers find the adapter at navigator.gpu: the same Dawn instance as ours.
+if (peers.some((p) => p !== 'ort-node-cpu')) shareDawnWithPeers(rt.dawn);
 
 // ORT Web's 27 MB WebAssembly module has a function on which V8's optimising compiler
 // (TurboFan, in Node 20's V8) spends one to three minutes of a core in the background after

@@ -1,10 +1,10 @@
-import { mapSource, powerOfTwoWorkgroup } from '../../shaders/common.js';
+import { mapKernel, powerOfTwoWorkgroup } from '../../shaders/common.js';
 import { crossEntropyBackwardSource, crossEntropyRowsSource, lossMeanSource } from '../../shaders/loss.js';
 import { DTypeError, IdRangeError, LimitError, ShapeError } from '../runtime/errors.js';
 import { Uniforms } from '../runtime/program.js';
 import type { Bound, Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { launchMap, maxThreadsPerLaunch, programFor, spans, type MapKernel } from './launch.js';
+import { launchMap, maxThreadsPerLaunch, programFor, spans } from './launch.js';
 
 /*
  * Every forward returns both the batch loss and the per-example losses; every backward
@@ -152,8 +152,8 @@ export function crossEntropyBackward(logits: Tensor, labels: Tensor, { perExampl
 
 // --- mean squared error (STS-B regression) ---------------------------------------
 
-const squaredErrorProgram: MapKernel = { name: 'squaredError', sources: mapSource(['pred', 'label'], '(pred - label) * (pred - label)') };
-const squaredErrorGradProgram: MapKernel = { name: 'squaredErrorBackward', sources: mapSource(['pred', 'label'], 'params.scale * (pred - label)', { params: ['scale'] }) };
+const squaredErrorProgram = mapKernel('squaredError', ['pred', 'label'], '(pred - label) * (pred - label)');
+const squaredErrorGradProgram = mapKernel('squaredErrorBackward', ['pred', 'label'], 'p.scale * (pred - label)', { params: ['scale'] });
 
 function checkRegression(op: string, pred: Tensor, target: Tensor): number {
   for (const [name, t] of [['pred', pred], ['target', target]] as const) {
@@ -183,12 +183,12 @@ export function mseForward(pred: Tensor, target: Tensor): LossOutput {
 /** dPred (pred's shape) = 2 (pred - target) / batch, or without the / batch `perExample`. */
 export function mseBackward(pred: Tensor, target: Tensor, { perExample = false }: LossBackwardOptions = {}): Tensor {
   const batch = checkRegression('mseBackward', pred, target);
-  return launchMap(squaredErrorGradProgram, [pred, target], [perExample ? 2 : 2 / batch]);
+  return launchMap(squaredErrorGradProgram, [pred, target], { scale: perExample ? 2 : 2 / batch });
 }
 
 // --- span cross-entropy (SQuAD) --------------------------------------------------
 
-const halfSumProgram: MapKernel = { name: 'halfSum', sources: mapSource(['a', 'b'], '0.5 * (a + b)') };
+const halfSumProgram = mapKernel('halfSum', ['a', 'b'], '0.5 * (a + b)');
 
 function checkSpan(op: string, startLogits: Tensor, endLogits: Tensor, startPositions: Tensor, endPositions: Tensor): number {
   const { batch, cols } = checkLogits(op, 'startLogits', startLogits);

@@ -3,6 +3,7 @@ import { bytesPerElement, checkDType, hostArrayFor, fromHalfBits, toHalfBits, ty
 import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, ShapeError, WgpruneError } from './errors.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { PipelineCache, grid, packUniforms } from './pipelines.js';
+import { legacyDispatch, legacyScratchTexture } from './program.js';
 import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape } from './tensor.js';
 import { patientWait } from './poll.js';
 import { fillWordsKernel } from '../../shaders/fill.js';
@@ -303,19 +304,31 @@ export class Runtime {
     for (const name of Object.keys(given)) {
       if (!(name in kernel.bindings)) throw new WgpruneError(`kernel ${kernel.name} has no binding ${name}`);
     }
-    const bytes = packUniforms(kernel, values);
+    this.record(kernel, resources, packUniforms(kernel, values), workgroups ?? kernel.dispatch(values as UniformValues<U>));
+  }
+
+  private record(kernel: Pick<Kernel, 'name' | 'bindings' | 'fields' | 'source'>, resources: (GPUBufferBinding | GPUTextureView)[], uniforms: ArrayBuffer, workgroups: Workgroups): void {
     const max = this.limits.maxComputeWorkgroupsPerDimension;
-    const rule = workgroups ?? kernel.dispatch(values as UniformValues<U>);
-    const wg = typeof rule === 'number' ? grid(rule, max) : rule;
+    const wg = typeof workgroups === 'number' ? grid(workgroups, max) : workgroups;
     if (wg.some((d) => d > max)) {
       throw new LimitError(`kernel ${kernel.name}: ${wg.join(' x ')} workgroups pass the device's ${max} per dimension; the op must split it`);
     }
     if (wg.some((d) => d === 0)) return;
     this.pending.push({
       kind: 'dispatch', name: kernel.name, pipeline: this.cache.get(kernel), layout: this.cache.layoutFor(kernel),
-      bindings: resources, uniforms: bytes, workgroups: wg,
+      bindings: resources, uniforms, workgroups: wg,
     });
     if (this.pending.length >= this.maxPending) this.flush();
+  }
+
+  /** TEMPORARY: the old launch path, for ops not yet converted to kernel descriptions. */
+  dispatch(program: import('./program.js').Program, bindings: Bound[], uniforms: ArrayBuffer, workgroups: number | [number, number, number]): void {
+    legacyDispatch(this, program, bindings, uniforms, workgroups);
+  }
+
+  /** TEMPORARY: see src/runtime/program.ts. */
+  scratchTexture(slot: string, width: number, height: number): GPUTexture {
+    return legacyScratchTexture(this, slot, width, height);
   }
 
   private fillWords(buffer: GPUBuffer, words: number, value: number): void {
