@@ -10,8 +10,8 @@ export interface Record {
   implementation: string;
   /** Where it ran: Node (Dawn, or native code) or headless Chromium. */
   host: 'node' | 'browser';
-  unit: 'GFLOP/s' | 'GB/s';
-  /** Work per sample, in GFLOP (or GB). */
+  unit: 'GFLOP/s' | 'GB/s' | 'tokens/s';
+  /** Work per sample, in GFLOP (or GB, or tokens). */
   work: number;
   /** Rates from the median, slowest and fastest sample. */
   median: number;

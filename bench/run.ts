@@ -21,6 +21,8 @@ import { modelJobs } from './model.js';
 import { solveJobs } from './solve.js';
 import { opJobs } from './ops.js';
 import { benchPrune } from './prune.js';
+import { benchFisher, fisherPeers, markdownFisher } from './fisher.js';
+import { shareDawnWithPeers } from './adapter.js';
 import { benchLatency, type LoadSst2Mini } from './latency.js';
 import { openCheckpointDirectory } from '../src/io/node.js';
 import { loadModel } from '../src/models/load.js';
@@ -71,6 +73,10 @@ const { values } = parseArgs({
     solve: { type: 'boolean', default: false },
     prune: { type: 'boolean', default: false },
     latency: { type: 'boolean', default: false },
+    fisher: { type: 'boolean', default: false },
+    'fisher-samples': { type: 'string', default: '256' },
+    'fisher-big-samples': { type: 'string', default: '64' },
+    'fisher-models': { type: 'string', default: 'sst2-mini,bert-base' },
     'latency-batches': { type: 'string', default: '1,32' },
     'latency-models': { type: 'string', default: 'sst2-mini,bert-base' },
     'latency-big-batches': { type: 'string', default: '1' },
@@ -85,6 +91,33 @@ if (values.help) {
 if (values.prune) {
   await benchPrune();
   process.exit(0);
+}
+if (values.fisher) {
+  const count = (flag: 'fisher-samples' | 'fisher-big-samples') => {
+    const n = Number(values[flag]);
+    if (!Number.isInteger(n) || n < 1) {
+      console.error(`--${flag} wants a positive integer, got '${values[flag]}'\n${usage}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  const chosen = values['no-peers'] || values.peers === 'none' ? [] : values.peers === 'all' ? [...fisherPeers] : values.peers!.split(',').map((s) => {
+    const name = fisherPeers.find((p) => p === s.trim() || p.startsWith(`${s.trim()}-`));
+    if (!name) {
+      console.error(`--fisher takes the peers ${fisherPeers.join(', ')} (or tfjs, pytorch), not '${s}'\n${usage}`);
+      process.exit(2);
+    }
+    return name;
+  });
+  const { records, ok } = await benchFisher({
+    samples: count('fisher-samples'), bigSamples: count('fisher-big-samples'), models: values['fisher-models']!.split(','), peers: chosen,
+  });
+  if (values.markdown) console.log(`\n${markdownFisher(records)}`);
+  if (values.json) {
+    writeFileSync(values.json, JSON.stringify(records, null, 2) + '\n');
+    console.log(`wrote ${records.length} records to ${values.json}`);
+  }
+  process.exit(ok ? 0 : 1);
 }
 if (values.latency) {
   const rtLatency = await createRuntime();

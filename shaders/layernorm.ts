@@ -7,7 +7,8 @@ export interface RowVariant {
   rowPerThread: boolean;
 }
 
-const rowsDispatch = ({ size, rowPerThread }: RowVariant) => (u: { rows: number }) => (rowPerThread ? Math.ceil(u.rows / size) : u.rows);
+/** Workgroups of a row-wise launch: one a row, or one per `size` rows with a row per invocation. */
+export const rowsDispatch = ({ size, rowPerThread }: RowVariant) => (u: { rows: number }) => (rowPerThread ? Math.ceil(u.rows / size) : u.rows);
 
 /**
  * LayerNorm over the last axis: y = (x - mean) * rstd * gamma + beta, one workgroup a row

@@ -1,22 +1,20 @@
 import { powerOfTwoWorkgroup } from '../../shaders/common.js';
-import { softmaxBackwardRowSource, softmaxBackwardSource, softmaxForwardSource } from '../../shaders/softmax.js';
+import type { RowVariant } from '../../shaders/layernorm.js';
+import { softmaxBackwardKernel, softmaxForwardKernel } from '../../shaders/softmax.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
-
-/** Rows are short (sequence lengths); 64 threads a row keeps most of them busy. */
-function rowWorkgroup(rt: Runtime): number {
-  return powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 64);
-}
+import { maxThreadsPerLaunch, spans } from './launch.js';
+import { rowVariant } from './layernorm.js';
 
 /**
- * CPU adapters run a row per invocation: their barriers are coroutine switches, which
- * the workgroup-per-row kernels pay a dozen times a row (shaders/softmax.ts).
+ * The softmax kernels' variant on this runtime. Rows are short (sequence lengths); 64
+ * threads a row keeps most of them busy. CPU adapters run a row per invocation: their
+ * barriers are coroutine switches, which the workgroup-per-row kernels pay a dozen times
+ * a row (shaders/softmax.ts).
  */
-export function rowPerThread(rt: Runtime): boolean {
-  return rt.tuning.rowPerThread;
+function softmaxVariant(rt: Runtime): RowVariant {
+  return { ...rowVariant(rt), size: powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 64) };
 }
 
 function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
@@ -42,7 +40,10 @@ export interface SoftmaxOptions {
   bias?: Tensor;
 }
 
-/** softmax(x * scale + bias) over the last axis. */
+/**
+ * softmax(x * scale + bias) over the last axis, scale and mask applied in the same kernel
+ * (attention's scores to probabilities is one launch per binding-sized block of rows).
+ */
 export function softmaxForward(x: Tensor, { scale = 1, bias }: SoftmaxOptions = {}): Tensor {
   const op = 'softmaxForward';
   checkF32(op, x, ...(bias ? [bias] : []));
@@ -58,18 +59,14 @@ export function softmaxForward(x: Tensor, { scale = 1, bias }: SoftmaxOptions = 
     rowsPerBatch = rows / batches;
   }
   const rt = x.runtime;
-  const size = rowWorkgroup(rt);
-  const perThread = rowPerThread(rt);
-  const program = programFor(`softmaxForward:${size}:${!!bias}:${perThread}`, () => ({
-    name: op, source: softmaxForwardSource(size, !!bias, perThread), bindings: ['read', 'read', 'write'],
-  }));
+  const kernel = softmaxForwardKernel({ ...softmaxVariant(rt), hasBias: !!bias });
   const y = rt.empty(x.shape);
-  // Without a bias the kernel never reads binding 1: x stands in for it.
-  const bb = rt.bind(bias ?? x, 0, bias ? bias.size : 1);
+  // Without a bias the kernel never reads it: x stands in.
+  const boundBias = rt.bind(bias ?? x, 0, bias ? bias.size : 1);
   for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
-    const bx = rt.bind(x, start * cols, n * cols), by = rt.bind(y, start * cols, n * cols);
-    const u = new Uniforms().u32(n, cols, rowsPerBatch).f32(scale).u32(bx.shift, by.shift, bb.shift, start);
-    rt.dispatch(program, [bx, bb, by], u.bytes(), perThread ? Math.ceil(n / size) : n);
+    rt.launch(kernel, {
+      x: rt.bind(x, start * cols, n * cols), bias: boundBias, y: rt.bind(y, start * cols, n * cols),
+    }, { rows: n, cols, rowsPerBatch, scale, rowStart: start });
   }
   return y;
 }
@@ -83,16 +80,12 @@ export function softmaxBackward(y: Tensor, dy: Tensor, { scale = 1 }: { scale?: 
   if (!cols) throw new ShapeError(`${op}: ${y} has an empty last axis`);
   const rows = y.size / cols;
   const rt = y.runtime;
-  const size = rowWorkgroup(rt);
-  const perThread = rowPerThread(rt);
-  const program = programFor(`softmaxBackward:${size}:${perThread}`, () => ({
-    name: op, source: perThread ? softmaxBackwardRowSource(size) : softmaxBackwardSource(size), bindings: ['read', 'read', 'write'],
-  }));
+  const kernel = softmaxBackwardKernel(softmaxVariant(rt));
   const dx = rt.empty(y.shape);
   for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
-    const by = rt.bind(y, start * cols, n * cols), bdy = rt.bind(dy, start * cols, n * cols), bdx = rt.bind(dx, start * cols, n * cols);
-    const u = new Uniforms().u32(n, cols).f32(scale).u32(by.shift, bdy.shift, bdx.shift);
-    rt.dispatch(program, [by, bdy, bdx], u.bytes(), perThread ? Math.ceil(n / size) : n);
+    rt.launch(kernel, {
+      y: rt.bind(y, start * cols, n * cols), dy: rt.bind(dy, start * cols, n * cols), dx: rt.bind(dx, start * cols, n * cols),
+    }, { rows: n, cols, scale });
   }
   return dx;
 }

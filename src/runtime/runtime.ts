@@ -4,7 +4,7 @@ import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, Sh
 import { BufferPool, type PoolStats } from './pool.js';
 import { PipelineCache, grid, packUniforms } from './pipelines.js';
 import { legacyDispatch, legacyScratchTexture } from './program.js';
-import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape } from './tensor.js';
+import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape, type TensorHost } from './tensor.js';
 import { patientWait } from './poll.js';
 import { fillWordsKernel } from '../../shaders/fill.js';
 import type { Bindings, Kernel, UniformValues, Uniforms, Workgroups } from '../../shaders/kernel.js';
@@ -164,7 +164,7 @@ export class Runtime {
       throw new LimitError(`a ${shapeString(shape)} ${dtype} tensor needs ${bytes} bytes, more than this device's maxBufferSize (${this.limits.maxBufferSize})`);
     }
     const buffer = this.pool.acquire(Math.max(4, bytes));
-    const t = new Tensor(this, [...shape], dtype, new Storage(buffer, buffer.size));
+    const t = new Tensor(this, this.tensorHost, [...shape], dtype, new Storage(buffer, buffer.size));
     if (this.poison) this.fillWords(buffer, buffer.size / 4, 0xffffffff);
     return t;
   }
@@ -217,19 +217,20 @@ export class Runtime {
     return { binding: { buffer: t.storage.buffer, offset, size }, shift: (byteStart - offset) / bpe, dtype: t.dtype };
   }
 
-  releaseStorage(storage: Storage): void {
-    if (!this.destroyed) this.pool.release(storage.buffer);
-  }
-
-  track(t: Tensor): void {
-    this.liveTensors++;
-    this.scopes[this.scopes.length - 1]?.add(t);
-  }
-
-  untrack(t: Tensor): void {
-    this.liveTensors--;
-    for (const s of this.scopes) s.delete(t);
-  }
+  /** All a tensor may call on its runtime (src/runtime/tensor.ts, TensorHost). */
+  private readonly tensorHost: TensorHost = {
+    created: (t) => {
+      this.liveTensors++;
+      this.scopes[this.scopes.length - 1]?.add(t);
+    },
+    disposed: (t) => {
+      this.liveTensors--;
+      for (const s of this.scopes) s.delete(t);
+    },
+    release: (storage) => {
+      if (!this.destroyed) this.pool.release(storage.buffer);
+    },
+  };
 
   /**
    * Runs `fn` and disposes every tensor it created except those in its result, which pass

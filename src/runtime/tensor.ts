@@ -9,6 +9,17 @@ export class Storage {
   constructor(readonly buffer: GPUBuffer, readonly byteLength: number) {}
 }
 
+/**
+ * What a tensor needs of its runtime, and all it may call: counted while alive (tidy's
+ * scopes, leak checks), its storage handed back when the last view is disposed. The
+ * runtime gives its tensors this narrow object and keeps the methods private.
+ */
+export interface TensorHost {
+  created(t: Tensor): void;
+  disposed(t: Tensor): void;
+  release(storage: Storage): void;
+}
+
 export type Shape = readonly number[];
 
 export function sizeOf(shape: Shape): number {
@@ -37,6 +48,7 @@ export class Tensor {
 
   constructor(
     readonly runtime: Runtime,
+    private readonly host: TensorHost,
     readonly shape: Shape,
     readonly dtype: DType,
     readonly storage: Storage,
@@ -44,7 +56,7 @@ export class Tensor {
     readonly offset = 0,
   ) {
     this.size = sizeOf(shape);
-    runtime.track(this);
+    host.created(this);
   }
 
   get rank(): number {
@@ -104,7 +116,7 @@ export class Tensor {
 
   private view(shape: Shape, offset: number): Tensor {
     this.storage.refs++;
-    return new Tensor(this.runtime, shape, this.dtype, this.storage, offset);
+    return new Tensor(this.runtime, this.host, shape, this.dtype, this.storage, offset);
   }
 
   /** Copies the data back to the host (f16 widens to float32). */
@@ -116,7 +128,7 @@ export class Tensor {
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
-    this.runtime.untrack(this);
-    if (--this.storage.refs === 0) this.runtime.releaseStorage(this.storage);
+    this.host.disposed(this);
+    if (--this.storage.refs === 0) this.host.release(this.storage);
   }
 }

@@ -55,13 +55,13 @@ p('a request takes the smallest free buffer of at most twice its size class', ({
 });
 
 p('free bytes stay under max(floor, peak live); the least recently released go first', ({ rt }) => {
-  const floor = 256 * KiB;
+  const floor = 64 * KiB;
   const pool = new BufferPool(rt.device, usage(), 'test', { floorBytes: floor });
-  // One buffer at a time (peak live 64 KiB), each of a size no earlier one can serve: without
-  // a cap, the free list would hold them all.
+  // One buffer at a time, of growing size classes (8 KiB, 8.25 KiB, ...), so that no earlier
+  // one can serve the next: without a cap, the free list would keep them all.
   const released: GPUBuffer[] = [];
-  for (let i = 0; i < 16; i++) {
-    const b = pool.acquire(64 * KiB - i * 2 * KiB);
+  for (let i = 0, size = 8 * KiB; i < 16; i++, size = sizeClass(size + 1)) {
+    const b = pool.acquire(size);
     assert.ok(!released.includes(b), 'no free buffer fits');
     pool.release(b);
     released.push(b);
@@ -71,7 +71,7 @@ p('free bytes stay under max(floor, peak live); the least recently released go f
     assert.is(s.freeBytes + s.retiredBytes, released.reduce((n, x) => n + x.size, 0), 'every byte is free or retired');
   }
   const s = pool.stats();
-  assert.is(s.peakLiveBytes, 64 * KiB);
+  assert.is(s.peakLiveBytes, released[15]!.size, 'one buffer live at a time');
   assert.ok(s.evictedBuffers > 0 && s.retiredBuffers === s.evictedBuffers, 'evicted buffers wait to be destroyed');
   // The survivors are the most recently released: the last one, and not the first.
   const last = released[15]!, first = released[0]!;
@@ -145,7 +145,7 @@ m('pooled and live bytes after 100 batches of varied lengths are no more than af
   const [s10, s100] = [at[10]!, at[100]!];
   const mib = (b: number) => `${(b / MiB).toFixed(2)} MiB`;
   console.log(`  after 10 batches: live ${mib(s10.liveBytes)}, free ${mib(s10.freeBytes)} (cap ${mib(s10.freeCapBytes)}), ${s10.createdBuffers} buffers created; `
-    + `after 100: live ${mib(s100.liveBytes)}, free ${mib(s100.freeBytes)}, ${s100.createdBuffers} created, ${s100.evictedBuffers} evicted (${(ms / 1000).toFixed(1)} s)`);
+    + `after 100: live ${mib(s100.liveBytes)}, free ${mib(s100.freeBytes)} (cap ${mib(s100.freeCapBytes)}), ${s100.createdBuffers} created, ${s100.evictedBuffers} evicted (${(ms / 1000).toFixed(1)} s)`);
   // Slack: 1/16 of what the pool held after 10 batches, for buffers of the same tensors
   // landing in other sizes (a request may take a buffer up to twice its size class).
   const slack = (s10.liveBytes + s10.freeBytes) / 16;
