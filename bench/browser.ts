@@ -62,7 +62,7 @@ async function main(): Promise<BrowserResult> {
   const rt = await createRuntime(kernel ? { tuning: { matmulKernel: kernel as MatmulKernel } } : {});
   const adapter = describeAdapter(rt.adapter);
   console.log(`adapter: ${adapter}`);
-  const cases = matmulCases(filter);
+  const cases = matmulCases(filter, (params.get('shapes') ?? 'default').split(','));
   const ours = matmulJobs(rt, cases, adapter, 'browser');
   const setups: PeerSetup[] = [];
   const skipped: string[] = [];

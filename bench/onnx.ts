@@ -53,22 +53,28 @@ export interface OnnxMatmul {
 }
 
 /**
- * C = A·B (A: [batch,] M x K; B: [batch,] K x N), or C = A·Bᵀ with B stored [batch,] N x K.
- * ONNX's MatMul has no transpose flag, so Bᵀ is a Transpose node before the MatMul:
- * ONNX Runtime's CPU provider fuses the pair into one FusedMatMul (MatmulTransposeFusion);
- * its WebGPU provider runs both (its FusedMatMul would fall back to the CPU).
- * Inputs are named A and B, the output C; opset 17, IR version 8.
+ * C = A·B (A: [batch,] M x K; B: [batch,] K x N), with A stored [batch,] K x M and used
+ * transposed when transA, B stored [batch,] N x K when transB. ONNX's MatMul has no
+ * transpose flag, so each transpose is a Transpose node before the MatMul: ONNX Runtime's
+ * CPU provider fuses them into one FusedMatMul (MatmulTransposeFusion); its WebGPU provider
+ * runs them all (its FusedMatMul would fall back to the CPU). Inputs are named A and B, the
+ * output C; opset 17, IR version 8.
  */
-export function matmulModel(batch: number, M: number, K: number, N: number, transB: boolean): OnnxMatmul {
+export function matmulModel(batch: number, M: number, K: number, N: number, transA: boolean, transB: boolean): OnnxMatmul {
   const lead = batch > 1 ? [batch] : [];
-  const aDims = [...lead, M, K], bDims = [...lead, ...(transB ? [N, K] : [K, N])], cDims = [...lead, M, N];
+  const aDims = [...lead, ...(transA ? [K, M] : [M, K])], bDims = [...lead, ...(transB ? [N, K] : [K, N])], cDims = [...lead, M, N];
   const nodes: number[][] = [];
-  let b = 'B';
+  const perm = batch > 1 ? [0, 2, 1] : [1, 0];
+  let a = 'A', b = 'B';
+  if (transA) {
+    nodes.push(node('Transpose', 'transpose_a', ['A'], ['At'], [intsAttribute('perm', perm)]));
+    a = 'At';
+  }
   if (transB) {
-    nodes.push(node('Transpose', 'transpose_b', ['B'], ['Bt'], [intsAttribute('perm', batch > 1 ? [0, 2, 1] : [1, 0])]));
+    nodes.push(node('Transpose', 'transpose_b', ['B'], ['Bt'], [intsAttribute('perm', perm)]));
     b = 'Bt';
   }
-  nodes.push(node('MatMul', 'matmul', ['A', b], ['C']));
+  nodes.push(node('MatMul', 'matmul', [a, b], ['C']));
   // GraphProto { node = 1, name = 2, input = 11, output = 12 }
   const graph = [
     ...nodes.flatMap((n) => bytes(1, n)), ...str(2, 'wgprune_matmul'),

@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { describeAdapter } from '../src/runtime/gpu.js';
 import { createRuntime } from '../src/runtime/runtime.js';
 import type { MatmulKernel } from '../src/ops/matmul.js';
-import { matmulCases, matmulJobs } from './matmul.js';
+import { matmulCases, matmulJobs, shapeSets } from './matmul.js';
 import { combineRounds, formatSummary, formatTable, markdownSummary, measure, type Job, type Record } from './measure.js';
 import { ortNodeJobs } from './peers/ort-node.js';
 import { ortWebJobs } from './peers/ort-web.js';
@@ -62,6 +62,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     time: { type: 'string', default: '2000' },
     filter: { type: 'string' },
+    shapes: { type: 'string', default: 'default' },
     kernel: { type: 'string' },
     repeat: { type: 'string', default: '1' },
     peers: { type: 'string', default: 'all' },
@@ -174,7 +175,13 @@ if (values.kernel !== undefined && !kernels.includes(values.kernel)) {
 const rt = await createRuntime(values.kernel ? { tuning: { matmulKernel: values.kernel as MatmulKernel } } : {});
 const adapter = describeAdapter(rt.adapter);
 console.log(`adapter: ${adapter}`);
-const cases = matmulCases(values.filter);
+const shapeSetNames = values.shapes === 'all' ? Object.keys(shapeSets) : values.shapes!.split(',').map((s) => s.trim()).filter(Boolean);
+const unknownSet = shapeSetNames.find((s) => !shapeSets[s]);
+if (unknownSet !== undefined || !shapeSetNames.length) {
+  console.error(`--shapes takes ${Object.keys(shapeSets).join(', ')} or all, comma-separated; not '${values.shapes}'\n${usage}`);
+  process.exit(2);
+}
+const cases = matmulCases(values.filter, shapeSetNames);
 if (!cases.length && !(values.ops || values.models || values.solve)) {
   console.error(`no benchmark matches '${values.filter}'`);
   process.exit(2);
@@ -236,6 +243,7 @@ if (values.browser) {
   const args = [script, '--time', String(timeMs), '--repeat', String(repeat), '--json', file, '--no-summary', '--peers', peers.filter((p) => p !== 'ort-node-cpu').join(',') || 'none'];
   if (values.filter) args.push('--filter', values.filter);
   if (values.kernel) args.push('--kernel', values.kernel);
+  args.push('--shapes', shapeSetNames.join(','));
   console.log('\n--- headless Chromium');
   const child = spawnSync(process.execPath, args, { stdio: 'inherit' });
   if (child.status === 0 && existsSync(file)) records = [...records, ...(JSON.parse(readFileSync(file, 'utf8')) as Record[])];

@@ -3,7 +3,7 @@
 // /usr/bin/chromium through playwright-core, prints the same table as `npm run bench`, and
 // merges its records into --json FILE. `npm run bench -- --browser` runs it after Node.
 //
-//   node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--kernel texture|subgroup|general] [--peers LIST] [--json FILE]
+//   node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--shapes default|fisher|all] [--kernel texture|subgroup|general] [--peers LIST] [--json FILE]
 //                                  [--no-summary] [--markdown]
 //   node scripts/bench-browser.mjs --latency [--latency-models sst2-mini,bert-base] [--latency-batches 1,32] [--latency-big-batches 1]
 //
@@ -24,7 +24,7 @@ const modelsDir = join(root, 'models');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const timeoutS = Number(process.env.WGPRUNE_BENCH_TIMEOUT_S) || 1200;
 
-const usage = 'usage: node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--kernel texture|subgroup|general] [--peers tfjs-webgpu,ort-web-webgpu|none] [--json FILE] [--no-summary] [--markdown]\n' +
+const usage = 'usage: node scripts/bench-browser.mjs [--time MS] [--repeat N] [--filter TEXT] [--shapes default|fisher|all] [--kernel texture|subgroup|general] [--peers tfjs-webgpu,ort-web-webgpu|none] [--json FILE] [--no-summary] [--markdown]\n' +
   '       node scripts/bench-browser.mjs --latency [--latency-models sst2-mini,bert-base] [--latency-batches 1,32] [--latency-big-batches 1]';
 let values;
 try {
@@ -33,6 +33,7 @@ try {
       time: { type: 'string', default: '2000' },
       repeat: { type: 'string', default: '1' },
       filter: { type: 'string' },
+      shapes: { type: 'string', default: 'default' },
       kernel: { type: 'string' },
       peers: { type: 'string', default: 'tfjs-webgpu,ort-web-webgpu' },
       json: { type: 'string' },
@@ -166,7 +167,7 @@ try {
   const timer = setTimeout(() => fail(new Error(`timed out after ${timeoutS} s (WGPRUNE_BENCH_TIMEOUT_S)`)), timeoutS * 1000);
   const query = values.latency
     ? new URLSearchParams({ latency: '1', models: values['latency-models'], batches: values['latency-batches'], bigBatches: values['latency-big-batches'] })
-    : new URLSearchParams({ time: values.time, repeat: values.repeat, peers: peers.join(','), ortWasm: '/ort/' });
+    : new URLSearchParams({ time: values.time, repeat: values.repeat, peers: peers.join(','), ortWasm: '/ort/', shapes: values.shapes === 'all' ? 'default,fisher' : values.shapes });
   if (values.filter) query.set('filter', values.filter);
   if (values.kernel) query.set('kernel', values.kernel);
   await tab.goto(`${base}/bench.html?${query}`);

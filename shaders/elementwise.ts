@@ -1,6 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { DType } from '../src/runtime/dtype.js';
-import { enables, flatWorkgroup } from './common.js';
+import { kernelFamily, read, write, type ScalarType } from './kernel.js';
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
@@ -8,48 +7,51 @@ const binaryExpr: Record<BinaryOp, string> = { add: 'x + y', sub: 'x - y', mul: 
 
 export const elementwiseWorkgroupSize = 256;
 
+export interface BinaryVariant {
+  op: BinaryOp;
+  dtype: ScalarType;
+  vec4: boolean;
+}
+
 /**
  * out[i] = a[i] op b[(bStart + i) % bPeriod]: b broadcasts along the leading dims of a
  * when its shape is a suffix of a's. Indices carry each binding's alignment shift. The
- * vec4 variant counts everything in vec4s (see mapSource for why it matters on llvmpipe).
+ * vec4 variant counts everything in vec4s (see mapKernel in common.ts for why it matters
+ * on llvmpipe): count, bPeriod and bStart are passed already divided by 4.
  */
-export function binarySource(op: BinaryOp, dtype: DType, vec4 = false): string {
-  const T = vec4 ? `vec4<${dtype}>` : dtype;
-  return wgsl`${enables(dtype)}
-struct Params { count: u32, bPeriod: u32, bStart: u32, aShift: u32, bShift: u32, outShift: u32 }
-@group(0) @binding(0) var<storage, read> a: array<${T}>;
-@group(0) @binding(1) var<storage, read> b: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
-@group(0) @binding(3) var<uniform> params: Params;
-${flatWorkgroup}
-@compute @workgroup_size(${elementwiseWorkgroupSize})
+export const binaryKernel = kernelFamily('binary', ({ op, dtype, vec4 }: BinaryVariant) => ({
+  name: `${op}[${dtype}${vec4 ? ',vec4' : ''}]`,
+  bindings: { a: read(dtype, { vec4 }), b: read(dtype, { vec4 }), out: write(dtype, { vec4 }) },
+  uniforms: { count: 'u32', bPeriod: 'u32', bStart: 'u32' },
+  workgroupSize: elementwiseWorkgroupSize,
+  dispatch: (u) => Math.ceil(u.count / elementwiseWorkgroupSize),
+  code: /* wgsl */ `
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flatWorkgroup(wid, nwg) * ${elementwiseWorkgroupSize}u + lid;
-  if (i >= params.count) { return; }
-  let x = a[params.aShift + i];
-  let y = b[params.bShift + (params.bStart + i) % params.bPeriod];
-  out[params.outShift + i] = ${binaryExpr[op]};
+  if (i >= p.count) { return; }
+  let x = a[p.aShift + i];
+  let y = b[p.bShift + (p.bStart + i) % p.bPeriod];
+  out[p.outShift + i] = ${binaryExpr[op]};
 }
-`;
-}
+`,
+}));
 
 /** out[i] = a[i] * alpha + beta, computed in f32. */
-export function affineSource(dtype: DType): string {
-  return wgsl`${enables(dtype)}
-struct Params { count: u32, aShift: u32, outShift: u32, alpha: f32, beta: f32 }
-@group(0) @binding(0) var<storage, read> a: array<${dtype}>;
-@group(0) @binding(1) var<storage, read_write> out: array<${dtype}>;
-@group(0) @binding(2) var<uniform> params: Params;
-${flatWorkgroup}
-@compute @workgroup_size(${elementwiseWorkgroupSize})
+export const affineKernel = kernelFamily('affine', (dtype: ScalarType) => ({
+  name: `scale[${dtype}]`,
+  bindings: { a: read(dtype), out: write(dtype) },
+  uniforms: { count: 'u32', alpha: 'f32', beta: 'f32' },
+  workgroupSize: elementwiseWorkgroupSize,
+  dispatch: (u) => Math.ceil(u.count / elementwiseWorkgroupSize),
+  code: wgsl`
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flatWorkgroup(wid, nwg) * ${elementwiseWorkgroupSize}u + lid;
-  if (i >= params.count) { return; }
+  if (i >= p.count) { return; }
 #if ${dtype === 'f32'}
-  out[params.outShift + i] = a[params.aShift + i] * params.alpha + params.beta;
+  out[p.outShift + i] = a[p.aShift + i] * p.alpha + p.beta;
 #else
-  out[params.outShift + i] = ${dtype}(f32(a[params.aShift + i]) * params.alpha + params.beta);
+  out[p.outShift + i] = ${dtype}(f32(a[p.aShift + i]) * p.alpha + p.beta);
 #endif
 }
-`;
-}
+`,
+}));

@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { flatWorkgroup, mapWorkgroupSize } from './common.js';
+import { mapWorkgroupSize } from './common.js';
+import { kernelFamily, read, write } from './kernel.js';
 
 /**
  * An id clamped into the table's [0, tableRows) rows, as u32. The ops check ids on the host
@@ -19,16 +20,14 @@ fn clampId(id: i32, tableRows: u32) -> u32 {
  * pieces over several launches; each token's row lies in exactly one of them, so every
  * output element is written exactly once per table.
  */
-export function embeddingGatherSource(accumulate: boolean): string {
-  return wgsl`
-struct Params { count: u32, hidden: u32, tableRows: u32, rowStart: u32, rowCount: u32, idsShift: u32, tableShift: u32, outShift: u32 }
-@group(0) @binding(0) var<storage, read> ids: array<i32>;
-@group(0) @binding(1) var<storage, read> table: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-${flatWorkgroup}
+export const embeddingGatherKernel = kernelFamily('embeddingGather', (accumulate: boolean) => ({
+  name: `embeddingGather${accumulate ? '[add]' : ''}`,
+  bindings: { ids: read('i32'), table: read(), out: write() },
+  uniforms: { count: 'u32', hidden: 'u32', tableRows: 'u32', rowStart: 'u32', rowCount: 'u32' },
+  workgroupSize: mapWorkgroupSize,
+  dispatch: (u) => Math.ceil(u.count / mapWorkgroupSize),
+  code: wgsl`
 ${clampId}
-@compute @workgroup_size(${mapWorkgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flatWorkgroup(wid, nwg) * ${mapWorkgroupSize}u + lid;
   if (i >= p.count) { return; }
@@ -42,8 +41,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   out[p.outShift + i] = v;
 #endif
 }
-`;
-}
+`,
+}));
 
 /**
  * A stable counting sort of a chunk of token ids: token t goes to rank
@@ -51,17 +50,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
  * their order. O(tokens²) comparisons, read through workgroup-memory tiles: 17 M for the
  * 4,096 tokens of a batch, small beside one encoder layer.
  */
-export function embeddingSortSource(size: number): string {
-  return /* wgsl */ `
-struct Params { count: u32, tableRows: u32, idsShift: u32, sortedShift: u32, orderShift: u32 }
-@group(0) @binding(0) var<storage, read> ids: array<i32>;
-@group(0) @binding(1) var<storage, read_write> sortedIds: array<u32>;
-@group(0) @binding(2) var<storage, read_write> order: array<u32>;
-@group(0) @binding(3) var<uniform> p: Params;
+export const embeddingSortKernel = kernelFamily('embeddingSort', (size: number) => ({
+  name: 'embeddingSort',
+  bindings: { ids: read('i32'), sortedIds: write('u32'), order: write('u32') },
+  uniforms: { count: 'u32', tableRows: 'u32' },
+  workgroupSize: size,
+  dispatch: (u) => Math.ceil(u.count / size),
+  code: /* wgsl */ `
 var<workgroup> tile: array<u32, ${size}>;
-${flatWorkgroup}
 ${clampId}
-@compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let first = flatWorkgroup(wid, nwg) * ${size}u;
   // Whole workgroups leave together, so the barriers below stay uniform.
@@ -82,11 +79,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     workgroupBarrier();
   }
   if (mine) {
-    sortedIds[p.sortedShift + rank] = key;
+    sortedIds[p.sortedIdsShift + rank] = key;
     order[p.orderShift + rank] = t;
   }
 }
-`;
+`,
+}));
+
+export interface EmbeddingGradRowsVariant {
+  size: number;
+  accumulate: boolean;
 }
 
 /**
@@ -95,16 +97,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
  * the result is the same bits on every run. Rows no token uses, and the padding row,
  * get exactly 0. With `accumulate` a later chunk of tokens adds to the earlier ones.
  */
-export function embeddingGradRowsSource(size: number, accumulate: boolean): string {
-  return wgsl`
-struct Params { rows: u32, rowStart: u32, hidden: u32, tokens: u32, paddingRow: i32, sortedShift: u32, orderShift: u32, dOutShift: u32, dTableShift: u32 }
-@group(0) @binding(0) var<storage, read> sortedIds: array<u32>;
-@group(0) @binding(1) var<storage, read> order: array<u32>;
-@group(0) @binding(2) var<storage, read> dOut: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dTable: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-${flatWorkgroup}
-@compute @workgroup_size(${size})
+export const embeddingGradRowsKernel = kernelFamily('embeddingGradRows', ({ size, accumulate }: EmbeddingGradRowsVariant) => ({
+  name: `embeddingGradRows${accumulate ? '[add]' : ''}`,
+  bindings: { sortedIds: read('u32'), order: read('u32'), dOut: read(), dTable: write() },
+  uniforms: { rows: 'u32', rowStart: 'u32', hidden: 'u32', tokens: 'u32', paddingRow: 'i32' },
+  workgroupSize: size,
+  dispatch: (u) => u.rows,
+  code: wgsl`
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg);
   if (row >= p.rows) { return; }
@@ -113,11 +112,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var hi = p.tokens;
   while (lo < hi) {
     let mid = (lo + hi) / 2u;
-    if (sortedIds[p.sortedShift + mid] < v) { lo = mid + 1u; } else { hi = mid; }
+    if (sortedIds[p.sortedIdsShift + mid] < v) { lo = mid + 1u; } else { hi = mid; }
   }
   var end = lo;
   if (i32(v) != p.paddingRow) {
-    while (end < p.tokens && sortedIds[p.sortedShift + end] == v) { end++; }
+    while (end < p.tokens && sortedIds[p.sortedIdsShift + end] == v) { end++; }
   }
   for (var c = lid; c < p.hidden; c += ${size}u) {
     var acc = 0.0;
@@ -129,5 +128,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 #endif
   }
 }
-`;
-}
+`,
+}));

@@ -163,3 +163,71 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 }
 `;
 }
+
+/** The fused add + LayerNorm's variant: a row mapping, and vec4 accesses (cols a multiple of 4, every binding on a vec4). */
+export interface AddLayernormVariant extends RowVariant {
+  vec4: boolean;
+}
+
+/**
+ * LayerNorm of a residual sum, y = LN(a + b), in one launch: the residual add and the
+ * normalisation that follows it in every BERT block (issue 12). Writes the sum x = a + b
+ * (float32, as a separate add would) for the backward, which is layernormBackward's on x,
+ * with dx flowing to both a and b; and mean, rstd as layernormForward does. The mean and
+ * variance are two passes over the stored sum, as in layernormForwardKernel.
+ *
+ * `vec4` reads and writes four columns an access (`T` is vec4f, `cols` still counts
+ * scalars): on software adapters every storage access is a per-lane loop with a bounds
+ * check, so a vec4 costs about as much as a scalar (see mapKernel in common.ts). A row per
+ * workgroup or (`rowPerThread`) per invocation, as the other row-wise kernels.
+ */
+export const addLayernormForwardKernel = kernelFamily('addLayernormForward', (v: AddLayernormVariant) => {
+  const T = v.vec4 ? 'vec4f' : 'f32';
+  const width = v.vec4 ? 4 : 1;
+  const [first, step, total] = v.rowPerThread ? ['0u', '1u', (x: string) => x] : ['lid', `${v.size}u`, (x: string) => `workgroupSum(${x}, lid)`];
+  const code = /* wgsl */ `
+${v.rowPerThread ? '' : workgroupReduce(v.size)}
+fn lanes(v: ${T}) -> f32 {
+  return ${v.vec4 ? 'v.x + v.y + v.z' : 'v'};
+}
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = ${v.rowPerThread ? `flatWorkgroup(wid, nwg) * ${v.size}u + lid` : 'flatWorkgroup(wid, nwg)'};
+  if (row >= p.rows) { return; }
+  let width = p.cols / ${width}u;
+  let ab = p.aShift + row * width;
+  let bb = p.bShift + row * width;
+  let xb = p.xOutShift + row * width;
+  var s = ${T}(0.0);
+  for (var c = ${first}; c < width; c += ${step}) {
+    let x = a[ab + c] + b[bb + c];
+    xOut[xb + c] = x;
+    s += x;
+  }
+  // Each invocation reads back only the sums it wrote itself.
+  let mean = ${total('lanes(s)')} / f32(p.cols);
+  var q = ${T}(0.0);
+  for (var c = ${first}; c < width; c += ${step}) { let d = xOut[xb + c] - ${T}(mean); q += d * d; }
+  let rstd = inverseSqrt(${total('lanes(q)')} / f32(p.cols) + p.eps);
+  let out = p.yShift + row * width;
+  for (var c = ${first}; c < width; c += ${step}) {
+    y[out + c] = (xOut[xb + c] - ${T}(mean)) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];
+  }
+  ${v.rowPerThread ? '' : 'if (lid == 0u) '}{
+    meanOut[p.meanOutShift + row] = mean;
+    rstdOut[p.rstdOutShift + row] = rstd;
+  }
+}
+`;
+  const vector = read('f32', { vec4: v.vec4 });
+  return {
+    name: `addLayernormForward${v.vec4 ? '[vec4]' : ''}${v.rowPerThread ? '[row]' : ''}`,
+    bindings: {
+      a: vector, b: vector, gamma: vector, beta: vector,
+      y: write('f32', { vec4: v.vec4 }), xOut: write('f32', { vec4: v.vec4 }), meanOut: write(), rstdOut: write(),
+    },
+    uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
+    workgroupSize: v.size,
+    dispatch: rowsDispatch(v),
+    code,
+  };
+});

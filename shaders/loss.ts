@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { flatWorkgroup, workgroupReduce } from './common.js';
+import { workgroupReduce } from './common.js';
+import { kernelFamily, read, write } from './kernel.js';
 
 /**
  * `fn labelClass(raw, cols) -> u32`: the class a label picks, `cols` for an example to ignore,
@@ -38,24 +39,28 @@ fn rowStats(base: u32, cols: u32, lid: u32) -> vec2f {
 `;
 }
 
+/** A row kernel's variant: its workgroup size, and the span (SQuAD) label rule (labelClass). */
+export interface LossRowsVariant {
+  size: number;
+  span: boolean;
+}
+
 /**
  * Per-example cross-entropy, one workgroup a row of logits: loss = (max - x[label]) +
  * log Σ exp(x - max), in that order so that a dominant label logit loses no digits to
  * cancellation. Labels are bound whole (the backward counts over all of them); row
  * `row` of this launch has label rowStart + row.
  */
-export function crossEntropyRowsSource(size: number, span: boolean): string {
-  return /* wgsl */ `
-struct Params { rows: u32, cols: u32, rowStart: u32, nanBits: u32, xShift: u32, labelsShift: u32, lossShift: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
-@group(0) @binding(2) var<storage, read_write> losses: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-${flatWorkgroup}
+export const crossEntropyRowsKernel = kernelFamily('crossEntropyRows', ({ size, span }: LossRowsVariant) => ({
+  name: `crossEntropyRows${span ? '[span]' : ''}`,
+  bindings: { x: read(), labels: read('i32'), losses: write() },
+  uniforms: { rows: 'u32', cols: 'u32', rowStart: 'u32', nanBits: 'u32' },
+  workgroupSize: size,
+  dispatch: (u) => u.rows,
+  code: /* wgsl */ `
 ${workgroupReduce(size)}
 ${targetFn(span)}
 ${rowStatsFn(size)}
-@compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg);
   if (row >= p.rows) { return; }
@@ -66,10 +71,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var loss = 0.0;
   if (t > p.cols) { loss = bitcast<f32>(p.nanBits); }
   else if (t < p.cols) { loss = (stats.x - x[base + t]) + log(stats.y); }
-  losses[p.lossShift + row] = loss;
+  losses[p.lossesShift + row] = loss;
 }
-`;
-}
+`,
+}));
 
 /**
  * dx = (softmax(x) - onehot(label)) * weight, 0 for an ignored example. weight is `scale`,
@@ -77,18 +82,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
  * them over the whole batch: O(batch) a row, nothing beside the row's exps for batches
  * of a few thousand).
  */
-export function crossEntropyBackwardSource(size: number, span: boolean, countValid: boolean): string {
-  return wgsl`
-struct Params { rows: u32, cols: u32, rowStart: u32, batch: u32, scale: f32, nanBits: u32, xShift: u32, labelsShift: u32, dxShift: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-${flatWorkgroup}
+export const crossEntropyBackwardKernel = kernelFamily('crossEntropyBackward', ({ size, span, countValid }: LossRowsVariant & { countValid: boolean }) => ({
+  name: `crossEntropyBackward${span ? '[span]' : ''}`,
+  bindings: { x: read(), labels: read('i32'), dx: write() },
+  uniforms: { rows: 'u32', cols: 'u32', rowStart: 'u32', batch: 'u32', scale: 'f32', nanBits: 'u32' },
+  workgroupSize: size,
+  dispatch: (u) => u.rows,
+  code: wgsl`
 ${workgroupReduce(size)}
 ${targetFn(span)}
 ${rowStatsFn(size)}
-@compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg);
   if (row >= p.rows) { return; }
@@ -112,7 +115,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     dx[out + c] = g;
   }
 }
-`;
+`,
+}));
+
+export interface LossMeanVariant {
+  size: number;
+  parts: 1 | 2;
+  countValid: boolean;
+  span: boolean;
 }
 
 /**
@@ -120,8 +130,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
  * (Σ_b losses[b]) / n, where n is the batch or, with `countValid`, the number of examples
  * whose labels (labelsA, labelsB) do not ignore them. A part with every example ignored
  * gives NaN, as PyTorch's mean over no elements does. `span` picks the label rule (labelClass).
+ * The labels are bound only with `countValid`; with one part, lossesB is unread.
  */
-export function lossMeanSource(size: number, parts: 1 | 2, countValid: boolean, span: boolean): string {
+export const lossMeanKernel = kernelFamily('lossMean', ({ size, parts, countValid, span }: LossMeanVariant) => {
   const part = (losses: string, labels: string) => wgsl`
   {
     var s = 0.0;
@@ -138,22 +149,21 @@ export function lossMeanSource(size: number, parts: 1 | 2, countValid: boolean, 
 #endif
     if (n == 0.0) { total += bitcast<f32>(p.nanBits); } else { total += partSum / n; }
   }`;
-  return /* wgsl */ `
-struct Params { batch: u32, cols: u32, nanBits: u32, lossesAShift: u32, lossesBShift: u32, labelsAShift: u32, labelsBShift: u32, outShift: u32 }
-@group(0) @binding(0) var<storage, read> lossesA: array<f32>;
-@group(0) @binding(1) var<storage, read> lossesB: array<f32>;
-@group(0) @binding(2) var<storage, read> labelsA: array<i32>;
-@group(0) @binding(3) var<storage, read> labelsB: array<i32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+  return {
+    name: 'lossMean',
+    bindings: { lossesA: read(), lossesB: read(), ...(countValid ? { labelsA: read('i32'), labelsB: read('i32') } : {}), out: write() },
+    uniforms: { batch: 'u32', cols: 'u32', nanBits: 'u32' },
+    workgroupSize: size,
+    dispatch: () => 1,
+    code: /* wgsl */ `
 ${workgroupReduce(size)}
 ${targetFn(span)}
-@compute @workgroup_size(${size})
 fn main(@builtin(local_invocation_index) lid: u32) {
   var total = 0.0;
   ${part('lossesA', 'labelsA')}
   ${parts === 2 ? part('lossesB', 'labelsB') : ''}
   if (lid == 0u) { out[p.outShift] = total / ${parts}.0; }
 }
-`;
-}
+`,
+  };
+});

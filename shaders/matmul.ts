@@ -1,16 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { geluFunction } from './activation.js';
-
-export interface MatmulVariant extends Epilogue {
-  transA: boolean;
-  transB: boolean;
-  /**
-   * Storage types of A and B (default f32). f16 (the shader-f16 feature) halves what is
-   * read, as weights stored in half precision are; products accumulate in f32 and C is f32.
-   */
-  aType?: 'f32' | 'f16';
-  bType?: 'f32' | 'f16';
-}
+import { kernelFamily, read, texture, write, type Workgroups } from './kernel.js';
 
 /**
  * What the kernel does to C before storing it: add a bias over columns (nn.Linear), then
@@ -22,28 +12,53 @@ export interface Epilogue {
   gelu?: boolean;
 }
 
-/** Bindings: a, b, [bias], c, then the uniforms. */
-function bindingsOf(e: Epilogue, T: string, aT = T, bT = T): string {
-  const c = e.bias ? 3 : 2;
-  return [
-    `@group(0) @binding(0) var<storage, read> a: array<${aT}>;`,
-    `@group(0) @binding(1) var<storage, read> b: array<${bT}>;`,
-    ...(e.bias ? [`@group(0) @binding(2) var<storage, read> bias: array<${T}>;`] : []),
-    `@group(0) @binding(${c}) var<storage, read_write> c: array<${T}>;`,
-    `@group(0) @binding(${c + 1}) var<uniform> p: Params;`,
-  ].join('\n');
+/** The bindings after A and B: [bias], then c, as f32 or as vec4s. */
+function outputsOf(e: Epilogue, vec4: boolean) {
+  return { ...(e.bias ? { bias: read('f32', { vec4 }) } : {}), c: write('f32', { vec4 }) };
 }
 
 /** `fn epilogue(v, col) -> T`: bias at column (or vec4 column) `col`, then GELU. */
 function epilogueOf(e: Epilogue, T: 'f32' | 'vec4f'): string {
-  const biasShift = T === 'f32' ? 'p.biasShift' : '(p.biasShift / 4u)';
   return `${e.gelu ? geluFunction(T) : ''}
 fn epilogue(v: ${T}, col: u32) -> ${T} {
   var r = v;
-  ${e.bias ? `r += bias[${biasShift} + col];` : ''}
+  ${e.bias ? 'r += bias[p.biasShift + col];' : ''}
   ${e.gelu ? 'r = gelu(r);' : ''}
   return r;
 }`;
+}
+
+/** The kernel's name suffix for its epilogue. */
+const epilogueTag = (e: Epilogue) => `${e.bias ? ',+bias' : ''}${e.gelu ? ',gelu' : ''}`;
+
+/**
+ * Uniforms of every matmul kernel (elements; only the bindings' shifts, filled by the
+ * launch, count vec4s for vec4 bindings): this piece's rows of C (M), N and K, the
+ * elements between C's matrices, and where this launch's grid starts. The op splits a grid
+ * larger than the device allows in a dimension (batches on z, tiles of rows on y, of
+ * columns on x) into launches that start at these offsets.
+ */
+const gridUniforms = {
+  M: 'u32', N: 'u32', K: 'u32', cBatchStride: 'u32', batchStart: 'u32', tileRowStart: 'u32', tileColStart: 'u32',
+} as const;
+
+/**
+ * The dispatch rule of a kernel whose workgroup computes `rows` x `cols` of C: one batch's
+ * grid of tiles, [tiles of columns, tiles of rows, 1]. The op launches it once for each
+ * batch (on z), split where a dimension passes the device's limit.
+ */
+const tilesOf = (rows: number, cols: number) => (u: { readonly M: number; readonly N: number }): Workgroups =>
+  [Math.ceil(u.N / cols), Math.ceil(u.M / rows), 1];
+
+export interface MatmulVariant extends Epilogue {
+  transA: boolean;
+  transB: boolean;
+  /**
+   * Storage types of A and B. f16 (the shader-f16 feature) halves what is read, as weights
+   * stored in half precision are; products accumulate in f32 and C is f32.
+   */
+  aType: 'f32' | 'f16';
+  bType: 'f32' | 'f16';
 }
 
 /** Threads per workgroup side; each thread owns a 4x4 block of C, so a workgroup a 32x32 tile. */
@@ -51,35 +66,23 @@ export const matmulThreads = 8;
 export const matmulTile = matmulThreads * 4;
 
 /**
- * Uniforms shared by every matmul kernel (element units; the vec4 kernels divide by 4).
- * Tile offsets and batch start let a launch be split when the grid is larger than the
- * device allows in one dimension.
- */
-const params = /* wgsl */ `
-struct Params {
-  M: u32, N: u32, K: u32, lda: u32,
-  aShift: u32, bShift: u32, cShift: u32, aRowOffset: u32,
-  aBatchStride: u32, bBatchStride: u32, cBatchStride: u32, batchStart: u32,
-  tileColStart: u32, tileRowStart: u32, biasShift: u32,
-}`;
-
-/**
  * The general kernel: any shape, transposes and alignment. C[b] = op(A[b]) op(B[b]),
  * float32. Each thread keeps a 4x4 block of C in registers and walks K once, so every A
  * and B load feeds four multiply-adds. Out-of-range rows and columns are clamped on load
  * (their results are not stored), which keeps the inner loop free of branches. On GPUs
  * this is a sound register-tiled kernel; on llvmpipe it runs ~3 GFLOP/s per worker CPU-second
- * (see matmulSubgroupSource for why, and the faster path there).
+ * (see matmulSubgroupKernel for why, and the faster path there).
  *
  * Layouts: A is [M, K] (lda = K) or, transposed, [K, M'] (lda = M', the full row count,
  * with `aRowOffset` the first row of this piece); B is [K, N] or, transposed, [N, K].
  */
-export function matmulSource(v: MatmulVariant): string {
-  const aT = v.aType ?? 'f32', bT = v.bType ?? 'f32';
-  return wgsl`
-${aT === 'f16' || bT === 'f16' ? 'enable f16;' : ''}
-${params}
-${bindingsOf(v, 'f32', aT, bT)}
+export const matmulGeneralKernel = kernelFamily('matmul', (v: MatmulVariant) => ({
+  name: `matmul[${v.aType === v.bType ? v.aType : `${v.aType}x${v.bType}`}${v.transA ? ',Aᵀ' : ''}${v.transB ? ',Bᵀ' : ''}${epilogueTag(v)}]`,
+  bindings: { a: read(v.aType), b: read(v.bType), ...outputsOf(v, false) },
+  uniforms: { ...gridUniforms, lda: 'u32', aRowOffset: 'u32', aBatchStride: 'u32', bBatchStride: 'u32' },
+  workgroupSize: [matmulThreads, matmulThreads],
+  dispatch: tilesOf(matmulTile, matmulTile),
+  code: wgsl`
 ${epilogueOf(v, 'f32')}
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
@@ -98,7 +101,6 @@ fn loadB(base: u32, k: u32, n: u32) -> f32 {
 #endif
 }
 
-@compute @workgroup_size(${matmulThreads}, ${matmulThreads})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let batch = wid.z + p.batchStart;
   let row0 = ((wid.y + p.tileRowStart) * ${matmulThreads}u + lid.y) * 4u;
@@ -130,22 +132,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
   }
 }
-`;
-}
+`,
+}));
 
 export interface MatmulSubgroupVariant extends Epilogue {
-  /**
-   * Where A and B come from: storage buffers (A untransposed, K and N multiples of 4), or
-   * rgba32float textures (src/ops/texture.ts): A as [M, K] (transposes undone), B as stored,
-   * [K, N] or with `transB` [N, K], K padded to whole texels with zeros.
-   */
-  operands: 'storage' | 'texture';
-  /**
-   * Texture operands only: C (and the bias) as vec4s, for N % 4 = 0 and aligned shifts; else
-   * scalars. A scalar store is a per-lane scatter on llvmpipe, as costly as a load, which
-   * matters when K is small (attention's K = 64).
-   */
-  vec4C?: boolean;
   transB: boolean;
   /** Lanes per subgroup: the adapter's one subgroup size (min = max), also the workgroup size. */
   lanes: number;
@@ -155,13 +145,23 @@ export interface MatmulSubgroupVariant extends Epilogue {
   cols4: number;
 }
 
+export interface MatmulTextureVariant extends MatmulSubgroupVariant {
+  /**
+   * C (and the bias) as vec4s, for N % 4 = 0 and aligned shifts; else scalars. A scalar
+   * store is a per-lane scatter on llvmpipe, as costly as a load, which matters when K is
+   * small (attention's K = 64).
+   */
+  vec4C: boolean;
+}
+
 const range = (n: number) => [...Array(n).keys()];
 const xyzw = 'xyzw';
 
 /**
  * The vec4 subgroup kernel, for CPU adapters (llvmpipe, SwiftShader) where one workgroup of
- * `lanes` invocations is one SIMD vector. Needs A untransposed, K % 4 = 0, N % 4 = 0 and
- * every shift a multiple of 4 (ops/matmul.ts checks); any M, N, K and batch otherwise.
+ * `lanes` invocations is one SIMD vector, with A, B and C in storage buffers as vec4s. Needs
+ * A untransposed, K % 4 = 0, N % 4 = 0 and every shift a multiple of 4 (ops/matmul.ts
+ * checks); any M, N, K and batch otherwise.
  *
  * Why this shape (measured on Mesa 25.0 llvmpipe, AVX2, GALLIVM_DEBUG=asm and perf):
  * - llvmpipe turns every storage (and workgroup) load into a per-lane, per-component
@@ -186,22 +186,45 @@ const xyzw = 'xyzw';
  *
  * B is [K, N], or transposed [N, K]; then each lane loads, per 4 k-steps, one vec4 along K
  * for each of its columns and regroups the components (free in llvmpipe's SoA registers).
- *
- * With textures (`operands: 'texture'`), every load is a texel fetch, which llvmpipe does for
- * all lanes at once with no per-lane branch. Then B's loads are no longer the bottleneck and
- * the best tile is 16 rows x 4 columns a lane: measured on a quiet machine (2 cores, Mesa
- * 25.0 llvmpipe, 512x768x3072): 5.4 GFLOP/s from storage (16 x 8), 13.8-14.5 from textures
+ */
+export const matmulSubgroupKernel = kernelFamily('matmulSubgroup', (v: MatmulSubgroupVariant) => ({
+  name: `matmul[f32,vec4,subgroup${v.lanes}${v.transB ? ',Bᵀ' : ''}${epilogueTag(v)}]`,
+  bindings: { a: read('f32', { vec4: true }), b: read('f32', { vec4: true }), ...outputsOf(v, true) },
+  uniforms: { ...gridUniforms, aBatchStride: 'u32', bBatchStride: 'u32' },
+  workgroupSize: v.lanes,
+  dispatch: tilesOf(v.rows, 4 * v.cols4 * v.lanes),
+  enable: ['subgroups'],
+  code: subgroupCode(v, 'storage', true),
+}));
+
+/**
+ * The subgroup kernel with A and B in rgba32float textures (src/ops/texture.ts packs them):
+ * A as [M, K] (transposes undone), B as stored, [K, N] or with `transB` [N, K], K padded to
+ * whole texels with zeros. Every load is a texel fetch, which llvmpipe does for all lanes at
+ * once with no per-lane branch. Then B's loads are no longer the bottleneck and the best
+ * tile is 16 rows x 4 columns a lane: measured on a quiet machine (2 cores, Mesa 25.0
+ * llvmpipe, 512x768x3072): 5.4 GFLOP/s from storage (16 x 8), 13.8-14.5 from textures
  * (16 x 4); 16 x 8 ran 11.8, 8 x 4 15.2 but 10.8 at 512x768x768, 32 x 4 12.3.
- * Texture rows: A's are the rows of each batch's A in turn; B's too, bBatchStride rows a
+ * Texture rows: A's are the rows of each batch's A in turn; B's too, `bBatchRows` rows a
  * batch (0 for a shared B): N with `transB` (a texel holds 4 k-steps of one column, and the
  * lane regroups them as the storage kernel does), else K rounded up to a multiple of 4.
  */
-export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
+export const matmulTextureKernel = kernelFamily('matmulTexture', (v: MatmulTextureVariant) => ({
+  name: `matmul[f32,texture,subgroup${v.lanes}${v.transB ? ',Bᵀ' : ''}${v.vec4C ? ',vec4 C' : ''}${epilogueTag(v)}]`,
+  bindings: { a: texture, b: texture, ...outputsOf(v, v.vec4C) },
+  uniforms: { ...gridUniforms, bBatchRows: 'u32' },
+  workgroupSize: v.lanes,
+  dispatch: tilesOf(v.rows, 4 * v.cols4 * v.lanes),
+  enable: ['subgroups'],
+  code: subgroupCode(v, 'texture', v.vec4C),
+}));
+
+/** The body of both subgroup kernels, with A and B from storage or from textures. */
+function subgroupCode(v: MatmulSubgroupVariant, operands: 'storage' | 'texture', vec4C: boolean): string {
   const { lanes: S, rows: R, cols4: C4 } = v;
   const rows = range(R), cols = range(C4);
-  const tex = v.operands === 'texture';
+  const tex = operands === 'texture';
   const transB = v.transB;
-  const vec4C = !tex || !!v.vec4C;
   // B as vec4 columns j (4 columns each) for k-step c of a 4-step block; `bv` loaded by loadB.
   const bAt = (c: number, j: number) =>
     transB ? `vec4f(${range(4).map((e) => `bt${j}_${e}.${xyzw[c]}`).join(', ')})` : `b${c}_${j}`;
@@ -222,7 +245,7 @@ export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
     unrolled.push(`{ ${loadB(`k4 + ${l}u`)}`);
     unrolled.push(...fmas((i, c) => `subgroupBroadcast(a${i}.${xyzw[c]}, ${l}u)`), '}');
   }
-  const storeVec4s = `let cBase = (p.cShift + batch * p.cBatchStride) / 4u;
+  const storeVec4s = `let cBase = p.cShift + batch * (p.cBatchStride / 4u);
   ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { c[cBase + (row0 + ${i}u) * N4 + colLane + ${j}u] = epilogue(acc${i}_${j}, colLane + ${j}u); }`).join(' ')} }`).join('\n  ')}`;
   // C in scalars: N need not be a multiple of 4 here.
   const storeScalars = `let cBase = p.cShift + batch * p.cBatchStride;
@@ -231,24 +254,20 @@ export function matmulSubgroupSource(v: MatmulSubgroupVariant): string {
   const declareT = rows.map((i) => cols.map((j) => `var t${i}_${j} = acc${i}_${j};`).join(' ')).join('\n    ');
   const storeT = rows.map((i) => cols.map((j) => `acc${i}_${j} = t${i}_${j};`).join(' ')).join('\n    ');
   return /* wgsl */ `
-enable subgroups;
-${params}
-${tex ? textureBindingsOf(v, vec4C ? 'vec4f' : 'f32') : bindingsOf(v, 'vec4f')}
 ${epilogueOf(v, vec4C ? 'vec4f' : 'f32')}
 
-@compute @workgroup_size(${S})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
   let batch = wid.z + p.batchStart;
   let K4 = (p.K + 3u) / 4u;
   let N4 = (p.N + 3u) / 4u;
   let row0 = (wid.y + p.tileRowStart) * ${R}u;
   let colLane = ((wid.x + p.tileColStart) * ${S}u + lane) * ${C4}u;
-  ${tex ? '' : `let aBase = (p.aShift + batch * p.aBatchStride) / 4u;
-  let bBase = (p.bShift + batch * p.bBatchStride) / 4u;`}
+  ${tex ? '' : `let aBase = p.aShift + batch * (p.aBatchStride / 4u);
+  let bBase = p.bShift + batch * (p.bBatchStride / 4u);`}
   // Rows and columns past the edge are clamped (loads stay in the matrix, stores are
   // guarded); no lane returns early, since subgroupBroadcast needs all of them.
   ${rows.map((i) => tex ? `let aRow${i} = batch * p.M + min(row0 + ${i}u, p.M - 1u);` : `let aRow${i} = aBase + min(row0 + ${i}u, p.M - 1u) * K4;`).join('\n  ')}
-  ${tex ? 'let bRow = batch * p.bBatchStride;' : ''}
+  ${tex ? 'let bRow = batch * p.bBatchRows;' : ''}
   ${transB
     ? cols.flatMap((j) => range(4).map((e) => tex
       ? `let bCol${j}_${e} = bRow + min(4u * (colLane + ${j}u) + ${e}u, p.N - 1u);`
@@ -274,16 +293,4 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   ${vec4C ? storeVec4s : storeScalars}
 }
 `;
-}
-
-/** Bindings of the texture kernel: a and b textures, [bias], c, then the uniforms. */
-function textureBindingsOf(e: Epilogue, T: string): string {
-  const c = e.bias ? 3 : 2;
-  return [
-    '@group(0) @binding(0) var a: texture_2d<f32>;',
-    '@group(0) @binding(1) var b: texture_2d<f32>;',
-    ...(e.bias ? [`@group(0) @binding(2) var<storage, read> bias: array<${T}>;`] : []),
-    `@group(0) @binding(${c}) var<storage, read_write> c: array<${T}>;`,
-    `@group(0) @binding(${c + 1}) var<uniform> p: Params;`,
-  ].join('\n');
 }

@@ -1,8 +1,12 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { DType } from '../src/runtime/dtype.js';
-import { enables, flatWorkgroup } from './common.js';
+import { kernelFamily, read, write, type ScalarType } from './kernel.js';
 
 export type ReduceOp = 'sum' | 'max';
+
+export interface ReduceVariant {
+  op: ReduceOp;
+  dtype: ScalarType;
+  size: number;
+}
 
 // WGSL has no infinity literal (constant expressions may not overflow), so max starts
 // from the lowest finite float: a row of only -inf reduces to -3.4e38.
@@ -17,55 +21,53 @@ const combine: Record<ReduceOp, (x: string, y: string) => string> = {
  * in workgroup memory. Pairwise summation keeps the error near log2(len) roundings.
  * Accumulates in f32 whatever the storage type.
  */
-export function reduceRowsSource(op: ReduceOp, dtype: DType, workgroupSize: number): string {
-  return wgsl`${enables(dtype)}
-struct Params { rows: u32, len: u32, inShift: u32, outShift: u32 }
-@group(0) @binding(0) var<storage, read> x: array<${dtype}>;
-@group(0) @binding(1) var<storage, read_write> out: array<${dtype}>;
-@group(0) @binding(2) var<uniform> params: Params;
-var<workgroup> partial: array<f32, ${workgroupSize}>;
-${flatWorkgroup}
-@compute @workgroup_size(${workgroupSize})
+export const reduceRowsKernel = kernelFamily('reduceRows', ({ op, dtype, size }: ReduceVariant) => ({
+  name: `${op}Rows[${dtype}]`,
+  bindings: { x: read(dtype), out: write(dtype) },
+  uniforms: { rows: 'u32', len: 'u32' },
+  workgroupSize: size,
+  dispatch: (u) => u.rows,
+  code: /* wgsl */ `
+var<workgroup> partial: array<f32, ${size}>;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = flatWorkgroup(wid, nwg);
   // Whole workgroups leave together, so the barriers below stay uniform.
-  if (row >= params.rows) { return; }
-  let base = params.inShift + row * params.len;
+  if (row >= p.rows) { return; }
+  let base = p.xShift + row * p.len;
   var acc = ${init[op]};
-  for (var i = lid; i < params.len; i += ${workgroupSize}u) {
+  for (var i = lid; i < p.len; i += ${size}u) {
     acc = ${combine[op]('acc', 'f32(x[base + i])')};
   }
   partial[lid] = acc;
   workgroupBarrier();
-  for (var stride = ${workgroupSize / 2}u; stride > 0u; stride >>= 1u) {
+  for (var stride = ${size / 2}u; stride > 0u; stride >>= 1u) {
     if (lid < stride) { partial[lid] = ${combine[op]('partial[lid]', 'partial[lid + stride]')}; }
     workgroupBarrier();
   }
-  if (lid == 0u) { out[params.outShift + row] = ${dtype}(partial[0]); }
+  if (lid == 0u) { out[p.outShift + row] = ${dtype}(partial[0]); }
 }
-`;
-}
+`,
+}));
 
 /** Reduces the middle axis of [outer, len, inner]: one thread per output, reads coalesced over inner. */
-export function reduceStridedSource(op: ReduceOp, dtype: DType, workgroupSize: number): string {
-  return wgsl`${enables(dtype)}
-struct Params { outer: u32, len: u32, inner: u32, inShift: u32, outShift: u32 }
-@group(0) @binding(0) var<storage, read> x: array<${dtype}>;
-@group(0) @binding(1) var<storage, read_write> out: array<${dtype}>;
-@group(0) @binding(2) var<uniform> params: Params;
-${flatWorkgroup}
-@compute @workgroup_size(${workgroupSize})
+export const reduceStridedKernel = kernelFamily('reduceStrided', ({ op, dtype, size }: ReduceVariant) => ({
+  name: `${op}Strided[${dtype}]`,
+  bindings: { x: read(dtype), out: write(dtype) },
+  uniforms: { outer: 'u32', len: 'u32', inner: 'u32' },
+  workgroupSize: size,
+  dispatch: (u) => Math.ceil((u.outer * u.inner) / size),
+  code: /* wgsl */ `
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = flatWorkgroup(wid, nwg) * ${workgroupSize}u + lid;
-  if (i >= params.outer * params.inner) { return; }
-  let o = i / params.inner;
-  let j = i % params.inner;
-  let base = params.inShift + o * params.len * params.inner + j;
+  let i = flatWorkgroup(wid, nwg) * ${size}u + lid;
+  if (i >= p.outer * p.inner) { return; }
+  let o = i / p.inner;
+  let j = i % p.inner;
+  let base = p.xShift + o * p.len * p.inner + j;
   var acc = ${init[op]};
-  for (var l = 0u; l < params.len; l++) {
-    acc = ${combine[op]('acc', 'f32(x[base + l * params.inner])')};
+  for (var l = 0u; l < p.len; l++) {
+    acc = ${combine[op]('acc', 'f32(x[base + l * p.inner])')};
   }
-  out[params.outShift + i] = ${dtype}(acc);
+  out[p.outShift + i] = ${dtype}(acc);
 }
-`;
-}
+`,
+}));

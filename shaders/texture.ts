@@ -1,4 +1,4 @@
-import { flatWorkgroup } from './common.js';
+import { kernelFamily, read, storageTexture } from './kernel.js';
 
 export const packWorkgroupSize = 64;
 
@@ -7,9 +7,10 @@ export const packWorkgroupSize = 64;
  * per texel: texel (x, bi * height + r) holds elements (r, 4x .. 4x+3) of matrix bi, zero
  * past the last column and in rows `rows` .. `height` - 1 (a matmul's B is padded to whole
  * vec4s of K this way, so the padding multiplies A's zero padding, never stale texels).
- * `trans` reads each matrix stored transposed ([cols, rows], leading dimension `ld`), so the
- * kernel that samples the texture sees one layout whatever the operand's; f16 sources are
- * widened to f32. One invocation per texel; a launch covers texels `start` .. `texels` - 1.
+ * `trans` (1, else 0) reads each matrix stored transposed ([cols, rows], leading dimension
+ * `ld`), so the kernel that samples the texture sees one layout whatever the operand's; f16
+ * sources are widened to f32. One invocation per texel; a launch covers texels `start` ..
+ * `texels` - 1.
  *
  * Why textures: llvmpipe loads from a storage buffer one lane and one component at a time,
  * each with a bounds check and a branch (see shaders/matmul.ts), but fetches texels through
@@ -18,26 +19,21 @@ export const packWorkgroupSize = 64;
  * whose rows are already texels are copied instead (src/ops/texture.ts); this kernel,
  * itself bound by per-lane loads, takes the rest.
  */
-export function packTextureSource(srcType: 'f32' | 'f16'): string {
-  return /* wgsl */ `
-${srcType === 'f16' ? 'enable f16;' : ''}
-struct Params {
-  rows: u32, cols: u32, ld: u32, shift: u32,
-  batchStride: u32, width: u32, texels: u32, trans: u32,
-  height: u32, start: u32,
-}
-@group(0) @binding(0) var<storage, read> src: array<${srcType}>;
-@group(0) @binding(1) var dst: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(2) var<uniform> p: Params;
-${flatWorkgroup}
-
+export const packTextureKernel = kernelFamily('packTexture', (srcType: 'f32' | 'f16') => ({
+  name: `packTexture${srcType === 'f16' ? '[f16]' : ''}`,
+  bindings: { src: read(srcType), dst: storageTexture },
+  uniforms: {
+    rows: 'u32', cols: 'u32', ld: 'u32', batchStride: 'u32', width: 'u32', height: 'u32', trans: 'u32', start: 'u32', texels: 'u32',
+  },
+  workgroupSize: packWorkgroupSize,
+  dispatch: (u) => Math.ceil((u.texels - u.start) / packWorkgroupSize),
+  code: /* wgsl */ `
 fn element(base: u32, r: u32, c: u32) -> f32 {
   if (c >= p.cols || r >= p.rows) { return 0.0; }
   if (p.trans != 0u) { return f32(src[base + c * p.ld + r]); }
   return f32(src[base + r * p.ld + c]);
 }
 
-@compute @workgroup_size(${packWorkgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = p.start + flatWorkgroup(wid, nwg) * ${packWorkgroupSize}u + li;
   if (i >= p.texels) { return; }
@@ -45,9 +41,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let y = i / p.width;
   let bi = y / p.height;
   let r = y % p.height;
-  let base = p.shift + bi * p.batchStride;
+  let base = p.srcShift + bi * p.batchStride;
   let c = 4u * x;
   textureStore(dst, vec2u(x, y), vec4f(element(base, r, c), element(base, r, c + 1u), element(base, r, c + 2u), element(base, r, c + 3u)));
 }
-`;
-}
+`,
+}));

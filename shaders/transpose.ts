@@ -1,38 +1,43 @@
-import type { DType } from '../src/runtime/dtype.js';
-import { enables, flatWorkgroup } from './common.js';
+import { kernelFamily, read, write, type ScalarType } from './kernel.js';
 
 export const permuteWorkgroupSize = 256;
-/** Ranks up to this many dimensions; sizes and strides travel as two vec4u each. */
+/** Ranks up to this many dimensions; each axis's size and stride is a uniform. */
 export const maxPermuteRank = 8;
+
+type Axis = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
+/** Per axis d of the output: its size `outDim<d>` and the input's stride along it `inStride<d>`. */
+type AxisFields<T> = Record<`outDim${Axis}` | `inStride${Axis}`, T>;
+
+const axes = Array.from({ length: maxPermuteRank }, (_, d) => d);
+
+/** The per-axis uniforms of a launch, from the output shape and the input strides in output-axis order (unused axes: size 1, stride 0). */
+export function permuteAxes(outDims: readonly number[], inStrides: readonly number[]): AxisFields<number> {
+  return Object.fromEntries(axes.flatMap((d) => [[`outDim${d}`, outDims[d] ?? 1], [`inStride${d}`, inStrides[d] ?? 0]])) as AxisFields<number>;
+}
 
 /**
  * out[coords] = x[permuted coords]: each thread decomposes its output index by the output
- * shape and walks the input by the input's strides taken in output-axis order.
+ * shape and walks the input by the input's strides taken in output-axis order. `outStart`
+ * is this launch's first output element and `inLo` the first input element bound.
  */
-export function permuteSource(dtype: DType): string {
-  return /* wgsl */ `${enables(dtype)}
-struct Params {
-  count: u32, rank: u32, outStart: u32, inLo: u32,
-  inShift: u32, outShift: u32, pad0: u32, pad1: u32,
-  outDims: array<vec4u, 2>,
-  inStrides: array<vec4u, 2>,
-}
-@group(0) @binding(0) var<storage, read> x: array<${dtype}>;
-@group(0) @binding(1) var<storage, read_write> out: array<${dtype}>;
-@group(0) @binding(2) var<uniform> params: Params;
-${flatWorkgroup}
-@compute @workgroup_size(${permuteWorkgroupSize})
+export const permuteKernel = kernelFamily('permute', (dtype: ScalarType) => ({
+  name: `permute[${dtype}]`,
+  bindings: { x: read(dtype), out: write(dtype) },
+  uniforms: {
+    count: 'u32', rank: 'u32', outStart: 'u32', inLo: 'u32',
+    ...(Object.fromEntries(axes.flatMap((d) => [[`outDim${d}`, 'u32'], [`inStride${d}`, 'u32']])) as AxisFields<'u32'>),
+  },
+  workgroupSize: permuteWorkgroupSize,
+  dispatch: (u) => Math.ceil(u.count / permuteWorkgroupSize),
+  code: /* wgsl */ `
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flatWorkgroup(wid, nwg) * ${permuteWorkgroupSize}u + lid;
-  if (i >= params.count) { return; }
-  var rest = params.outStart + i;
+  if (i >= p.count) { return; }
+  var rest = p.outStart + i;
   var src = 0u;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
-    let dim = params.outDims[d / 4][d % 4];
-    src += (rest % dim) * params.inStrides[d / 4][d % 4];
-    rest /= dim;
-  }
-  out[params.outShift + i] = x[params.inShift + src - params.inLo];
+  // From the last axis to the first (uniform branches: the rank is the launch's).
+  ${[...axes].reverse().map((d) => `if (p.rank > ${d}u) { src += (rest % p.outDim${d}) * p.inStride${d}; rest /= p.outDim${d}; }`).join('\n  ')}
+  out[p.outShift + i] = x[p.xShift + src - p.inLo];
 }
-`;
-}
+`,
+}));

@@ -14,7 +14,7 @@ export async function ortNodeJobs(cases: MatmulCase[]): Promise<PeerSetup> {
   const sessions: { release(): Promise<void> }[] = [];
   const jobs: Job[] = [];
   for (const mc of cases) {
-    const onnx = matmulModel(mc.batch, mc.M, mc.K, mc.N, mc.transB);
+    const onnx = matmulModel(mc.batch, mc.M, mc.K, mc.N, mc.transA, mc.transB);
     // ORT fuses Transpose + MatMul into one FusedMatMul on the CPU (graph optimisation 'all').
     const session = await ort.InferenceSession.create(onnx.model, {
       executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1,

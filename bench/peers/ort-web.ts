@@ -59,7 +59,7 @@ export async function ortWebJobs(cases: MatmulCase[], options: OrtWebOptions = {
     const jobs: Job[] = [];
     let device: GPUDevice | undefined;
     for (const mc of cases) {
-      const onnx = matmulModel(mc.batch, mc.M, mc.K, mc.N, mc.transB);
+      const onnx = matmulModel(mc.batch, mc.M, mc.K, mc.N, mc.transA, mc.transB);
       const session = await ort.InferenceSession.create(onnx.model, {
         executionProviders: ['webgpu'], graphOptimizationLevel: 'all', preferredOutputLocation: 'gpu-buffer',
         // Fail rather than quietly run a node on the CPU.
@@ -78,7 +78,7 @@ export async function ortWebJobs(cases: MatmulCase[], options: OrtWebOptions = {
       jobs.push({
         benchmark: mc.benchmark, shape: mc.shape, implementation: 'ort-web-webgpu', adapter: describeDevice(dev, host),
         host: host === 'dawn' ? 'node' : 'browser', unit: 'GFLOP/s', work: mc.work,
-        ...notes(mc.transB ? 'Transpose kernel + MatMul (ONNX MatMul has no transB; ORT WebGPU does not fuse them)' : undefined, options.note),
+        ...notes(mc.transA || mc.transB ? 'Transpose kernel + MatMul (ONNX MatMul has no transpose flags; ORT WebGPU does not fuse them)' : undefined, options.note),
         verify: async () => {
           const { C } = await session.run(feeds);
           try {

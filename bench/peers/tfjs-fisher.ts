@@ -160,6 +160,7 @@ export async function tfjsFisher(m: PlainBert, batches: readonly SampleBatch[], 
   } finally {
     tf.dispose([head, neuron, w.word, w.position, w.tokenType, w.embNorm.g, w.embNorm.b, w.pooler.w, w.pooler.b, w.classifier.w, w.classifier.b]);
     for (const l of w.layers) for (const part of Object.values(l)) tf.dispose(Object.values(part) as T[]);
-    tf.removeBackend('webgpu');
+    // The backend stays: tf.removeBackend also forgets its factory, so a second model could
+    // not set it up again.
   }
 }

@@ -28,7 +28,7 @@ export async function tfjsJobs(cases: MatmulCase[]): Promise<PeerSetup> {
 
   const jobs = cases.map((mc, i): Job => {
     const [a, b] = tensors[i]!;
-    const product = () => tf.matMul(a, b, false, mc.transB);
+    const product = () => tf.matMul(a, b, mc.transA, mc.transB);
     return {
       benchmark: mc.benchmark, shape: mc.shape, implementation: 'tfjs-webgpu', adapter, host: host === 'dawn' ? 'node' : 'browser',
       unit: 'GFLOP/s', work: mc.work,

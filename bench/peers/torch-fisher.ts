@@ -52,9 +52,9 @@ export function torchFisher(python: string, m: PlainBert, batches: readonly Samp
     writeFileSync(join(dir, 'batches.json'), JSON.stringify(spec));
     const r = spawnSync(python, [script, dir], { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) throw new Error(`${python} ${script} exited with ${r.status ?? r.signal}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; warmupSeconds: number; head: number[]; neuron: number[]; maxRssKiB: number; torch: string; threads: number };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; warmupSeconds: number; head: number[]; neuron: number[]; maxRssKiB: number; torch: string; threads: number; blas: string };
     return {
-      implementation: 'pytorch-cpu', adapter: `CPU: ${cpus()[0]?.model.trim() ?? 'unknown'}, ${out.threads} threads (PyTorch ${out.torch})`,
+      implementation: 'pytorch-cpu', adapter: `CPU: ${cpus()[0]?.model.trim() ?? 'unknown'}, ${out.threads} threads (PyTorch ${out.torch}, BLAS ${out.blas})`,
       seconds: out.seconds, warmupSeconds: out.warmupSeconds, head: Float64Array.from(out.head), neuron: Float64Array.from(out.neuron),
       maxRssMiB: out.maxRssKiB / 1024, note: 'torch.autograd.grad over per-example masks, float32, its own process',
     };

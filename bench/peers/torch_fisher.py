@@ -36,6 +36,14 @@ def read_safetensors(path):
     return out
 
 
+def blas_library():
+    """The BLAS this process loaded (Debian's torch uses the system's libblas.so.3: the
+    reference BLAS is some 20x slower than OpenBLAS, so say which one ran)."""
+    with open('/proc/self/maps') as f:
+        paths = {line.split()[-1] for line in f if 'blas' in line.lower() and '/' in line}
+    return ', '.join(sorted(paths)) or 'none seen (MKL or built in)'
+
+
 def main():
     folder = sys.argv[1]
     spec = json.load(open(f'{folder}/batches.json'))
@@ -95,7 +103,7 @@ def main():
         'seconds': seconds, 'warmupSeconds': warmup,
         'head': fisher_head.flatten().tolist(), 'neuron': fisher_neuron.flatten().tolist(),
         'maxRssKiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        'torch': torch.__version__, 'threads': torch.get_num_threads(),
+        'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas_library(),
     }))
 
 

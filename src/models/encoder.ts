@@ -1,5 +1,5 @@
 import { geluBackward, geluForward } from '../ops/activation.js';
-import { attentionBackward, attentionForward, disposeAttention, type AttentionSaved } from '../ops/attention.js';
+import { attentionBackward, attentionForward, type AttentionSaved } from '../ops/attention.js';
 import { add } from '../ops/elementwise.js';
 import { layernormBackward, layernormForward, type LayernormSaved } from '../ops/layernorm.js';
 import { applyMask, maskGradient } from '../ops/mask.js';
@@ -54,104 +54,98 @@ export interface LayerMasks {
   neuronMask?: Tensor;
 }
 
+/** What one layer's forward keeps for its backward (each tensor is read there). */
 export interface LayerSaved {
-  x: Tensor;
   attention: AttentionSaved;
+  /** The sum before each LayerNorm, and its statistics. */
   norm1: LayernormSaved & { input: Tensor };
-  h1: Tensor;
-  /** GELU input and output, [batch, seq, intermediate]. */
+  /** GELU's input and output, [batch, seq, intermediate]: the output is what the neuron mask multiplies. */
   preActivation: Tensor;
   activation: Tensor;
   norm2: LayernormSaved & { input: Tensor };
 }
 
 /**
- * A BERT layer with head and neuron masks (docs/method.md, "Where the masks sit"):
- * h1 = LN(Attention(x) W_o + b_o + x), out = LN((GELU(h1 W1 + b1) ∘ neuronMask) W2 + b2 + h1).
- * Keeps what the backward needs when `save` is set; otherwise frees it.
+ * What a forward keeps for its backward, layer by layer: the one owner of the saved
+ * tensors, which leave the forward's tidy scope here and are freed together by `dispose`
+ * (llm.c's activation arena: one place allocates the saved state, one frees it).
  */
-export function encoderLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShape, masks: LayerMasks = {}, save = false): { out: Tensor; saved?: LayerSaved } {
-  // A physically pruned layer may keep no heads or no neurons: that block then adds only
-  // its output bias.
-  if (shape.heads === 0 || w.intermediate.weight.shape[0] === 0) {
-    if (save) throw new ModelError('encoderLayerForward: a layer without heads or neurons has no backward; prune masks, not weights, before computing gradients');
-    return { out: prunedLayerForward(x, w, shape, masks) };
+export class Tape {
+  readonly layers: LayerSaved[] = [];
+  private readonly tensors = new Set<Tensor>();
+
+  /** Takes one layer's saved tensors into the tape. */
+  push(saved: LayerSaved): void {
+    const own = (t: Tensor) => { t.runtime.keep(t); this.tensors.add(t); };
+    for (const t of [saved.attention.q, saved.attention.k, saved.attention.v, saved.attention.probs, saved.attention.context,
+      saved.norm1.input, saved.norm1.mean, saved.norm1.rstd, saved.preActivation, saved.activation,
+      saved.norm2.input, saved.norm2.mean, saved.norm2.rstd]) own(t);
+    this.layers.push(saved);
   }
-  const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
-  const att = attentionForward(q, k, v, shape.heads, { ...(masks.keyBias ? { keyBias: masks.keyBias } : {}), ...(masks.headMask ? { headMask: masks.headMask } : {}) });
-  for (const t of [q, k, v]) t.dispose();
-  const projected = linearForward(att.out, w.attentionOutput);
-  att.out.dispose();
-  const res1 = add(projected, x);
-  projected.dispose();
-  const n1 = layernormForward(res1, w.attentionNorm.gamma, w.attentionNorm.beta, shape.eps);
-  // The backward needs GELU's input; inference takes GELU in the matmul's epilogue.
-  const pre = save ? linearForward(n1.y, w.intermediate) : undefined;
-  const act = pre ? geluForward(pre) : linearForward(n1.y, w.intermediate, { gelu: true });
-  const masked = masks.neuronMask ? applyMask(act, masks.neuronMask, -1) : act;
-  const ffn = linearForward(masked, w.output);
-  if (masked !== act) masked.dispose();
-  const res2 = add(ffn, n1.y);
-  ffn.dispose();
-  const n2 = layernormForward(res2, w.outputNorm.gamma, w.outputNorm.beta, shape.eps);
-  if (!save) {
-    disposeAttention(att.saved);
-    for (const t of [res1, n1.y, n1.mean, n1.rstd, act, res2, n2.mean, n2.rstd]) t.dispose();
-    return { out: n2.y };
+
+  dispose(): void {
+    for (const t of this.tensors) t.dispose();
+    this.tensors.clear();
+    this.layers.length = 0;
   }
-  return {
-    out: n2.y,
-    saved: {
-      x, attention: att.saved, norm1: { input: res1, mean: n1.mean, rstd: n1.rstd }, h1: n1.y,
-      preActivation: pre!, activation: act, norm2: { input: res2, mean: n2.mean, rstd: n2.rstd },
-    },
-  };
 }
 
-/** The attention sub-layer: the (unmasked) context of its heads [batch, seq, heads·headDim], and the sum before LayerNorm. */
-export function attentionBlock(x: Tensor, w: EncoderLayer & { keptHeads: number }, keyBias?: Tensor): { context?: Tensor; residual: Tensor } {
-  if (w.keptHeads === 0) return { residual: add(x, w.attentionOutput.bias) };
-  const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
-  const att = attentionForward(q, k, v, w.keptHeads, keyBias ? { keyBias } : {});
-  disposeAttention(att.saved);
-  for (const t of [q, k, v]) t.dispose();
-  const projected = linearForward(att.out, w.attentionOutput);
-  const residual = add(projected, x);
-  projected.dispose();
-  return { context: att.out, residual };
-}
-
-/** The FFN sub-layer from its input h1: the activations of its neurons and the sum before LayerNorm. */
-export function ffnBlock(h1: Tensor, w: EncoderLayer & { keptNeurons: number }): { activation?: Tensor; residual: Tensor } {
-  if (w.keptNeurons === 0) return { residual: add(h1, w.output.bias) };
-  const activation = linearForward(h1, w.intermediate, { gelu: true });
-  const out = linearForward(activation, w.output);
-  const residual = add(out, h1);
-  out.dispose();
-  return { activation, residual };
-}
-
-/** Inference through a layer whose attention or FFN was removed entirely. */
-function prunedLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShape, masks: LayerMasks): Tensor {
+/**
+ * The attention sub-layer up to its residual sum: Attention(x) W_o + b_o + x, before its
+ * LayerNorm (docs/method.md, "Where the masks sit"), for any number of heads: all of them
+ * (unpruned, masked or not), the kept ones of a physically pruned layer, or none (then
+ * x + b_o). Also each head's context before the head mask (mask tuning reads it) and, with
+ * `save`, what the backward needs.
+ */
+export function attentionBlock(x: Tensor, w: EncoderLayer, heads: number, masks: LayerMasks = {}, save = false): { residual: Tensor; context?: Tensor; saved?: AttentionSaved } {
+  if (heads === 0) {
+    if (save) throw new ModelError('attentionBlock: a layer without heads has no backward; prune masks, not weights, before computing gradients');
+    return { residual: add(x, w.attentionOutput.bias) };
+  }
   return x.runtime.tidy(() => {
-    let res1: Tensor;
-    if (shape.heads === 0) {
-      res1 = add(x, w.attentionOutput.bias);
-    } else {
-      const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
-      const att = attentionForward(q, k, v, shape.heads, { ...(masks.keyBias ? { keyBias: masks.keyBias } : {}), ...(masks.headMask ? { headMask: masks.headMask } : {}) });
-      disposeAttention(att.saved);
-      res1 = add(linearForward(att.out, w.attentionOutput), x);
-    }
-    const h1 = layernormForward(res1, w.attentionNorm.gamma, w.attentionNorm.beta, shape.eps).y;
-    let res2: Tensor;
-    if (w.intermediate.weight.shape[0] === 0) {
-      res2 = add(h1, w.output.bias);
-    } else {
-      const act = linearForward(h1, w.intermediate, { gelu: true });
-      res2 = add(linearForward(masks.neuronMask ? applyMask(act, masks.neuronMask, -1) : act, w.output), h1);
-    }
-    return layernormForward(res2, w.outputNorm.gamma, w.outputNorm.beta, shape.eps).y;
+    const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
+    const att = attentionForward(q, k, v, heads, { ...(masks.keyBias ? { keyBias: masks.keyBias } : {}), ...(masks.headMask ? { headMask: masks.headMask } : {}) });
+    const residual = add(linearForward(att.out, w.attentionOutput), x);
+    return { residual, context: att.saved.context, ...(save ? { saved: att.saved } : {}) };
+  });
+}
+
+/**
+ * The FFN sub-layer up to its residual sum: (GELU(h1 W1 + b1) ∘ neuronMask) W2 + b2 + h1,
+ * for any number of neurons (none: h1 + b2). Also the activation before the mask and, with
+ * `save`, GELU's input (inference takes GELU in the matmul's epilogue instead).
+ */
+export function ffnBlock(h1: Tensor, w: EncoderLayer, masks: LayerMasks = {}, save = false): { residual: Tensor; activation?: Tensor; preActivation?: Tensor } {
+  if (w.intermediate.weight.shape[0] === 0) {
+    if (save) throw new ModelError('ffnBlock: a layer without neurons has no backward; prune masks, not weights, before computing gradients');
+    return { residual: add(h1, w.output.bias) };
+  }
+  return h1.runtime.tidy(() => {
+    const preActivation = save ? linearForward(h1, w.intermediate) : undefined;
+    const activation = preActivation ? geluForward(preActivation) : linearForward(h1, w.intermediate, { gelu: true });
+    const masked = masks.neuronMask ? applyMask(activation, masks.neuronMask, -1) : activation;
+    const residual = add(linearForward(masked, w.output), h1);
+    return { residual, activation, ...(preActivation ? { preActivation } : {}) };
+  });
+}
+
+/**
+ * A post-LayerNorm BERT layer, h1 = LN(attention block), out = LN(FFN block), whatever its
+ * heads and neurons (full, masked or physically pruned are this code with other shapes).
+ * With a `tape`, keeps what encoderLayerBackward needs there.
+ */
+export function encoderLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShape, masks: LayerMasks = {}, tape?: Tape): Tensor {
+  return x.runtime.tidy(() => {
+    const save = !!tape;
+    const a = attentionBlock(x, w, shape.heads, masks, save);
+    const n1 = layernormForward(a.residual, w.attentionNorm.gamma, w.attentionNorm.beta, shape.eps);
+    const f = ffnBlock(n1.y, w, masks, save);
+    const n2 = layernormForward(f.residual, w.outputNorm.gamma, w.outputNorm.beta, shape.eps);
+    tape?.push({
+      attention: a.saved!, norm1: { input: a.residual, mean: n1.mean, rstd: n1.rstd },
+      preActivation: f.preActivation!, activation: f.activation!, norm2: { input: f.residual, mean: n2.mean, rstd: n2.rstd },
+    });
+    return n2.y;
   });
 }
 
@@ -163,37 +157,25 @@ export interface MaskGradients {
 }
 
 /**
- * Backward of encoderLayerForward to its input, writing the per-example head and neuron
- * mask gradients of this layer (docs/method.md step 1). Frees `saved`.
+ * Backward of encoderLayerForward to its input, from the layer's saved state (owned by the
+ * tape), writing the per-example head and neuron mask gradients of this layer
+ * (docs/method.md step 1).
  */
 export function encoderLayerBackward(saved: LayerSaved, dOut: Tensor, w: EncoderLayer, masks: LayerMasks, grads: MaskGradients): Tensor {
-  const n2 = layernormBackward(saved.norm2.input, w.outputNorm.gamma, saved.norm2, dOut);
-  const dMasked = linearBackward(n2.dx, w.output);
-  if (grads.neuron) maskGradient(saved.activation, dMasked, 2, grads.neuron, grads.layer);
-  const dAct = masks.neuronMask ? applyMask(dMasked, masks.neuronMask, -1) : dMasked;
-  const dPre = geluBackward(saved.preActivation, dAct);
-  const dH1ffn = linearBackward(dPre, w.intermediate);
-  const dH1 = add(dH1ffn, n2.dx);
-  for (const t of new Set([n2.dx, dMasked, dAct, dPre, dH1ffn])) t.dispose();
+  return dOut.runtime.tidy(() => {
+    const n2 = layernormBackward(saved.norm2.input, w.outputNorm.gamma, saved.norm2, dOut);
+    const dMasked = linearBackward(n2.dx, w.output);
+    if (grads.neuron) maskGradient(saved.activation, dMasked, 2, grads.neuron, grads.layer);
+    const dAct = masks.neuronMask ? applyMask(dMasked, masks.neuronMask, -1) : dMasked;
+    const dPre = geluBackward(saved.preActivation, dAct);
+    const dH1 = add(linearBackward(dPre, w.intermediate), n2.dx);
 
-  const n1 = layernormBackward(saved.norm1.input, w.attentionNorm.gamma, saved.norm1, dH1);
-  dH1.dispose();
-  const dAtt = linearBackward(n1.dx, w.attentionOutput);
-  const ag = attentionBackward(saved.attention, dAtt, {
-    ...(masks.headMask ? { headMask: masks.headMask } : {}),
-    ...(grads.head ? { headMaskGrad: grads.head } : {}),
-    layer: grads.layer,
+    const n1 = layernormBackward(saved.norm1.input, w.attentionNorm.gamma, saved.norm1, dH1);
+    const ag = attentionBackward(saved.attention, linearBackward(n1.dx, w.attentionOutput), {
+      ...(masks.headMask ? { headMask: masks.headMask } : {}),
+      ...(grads.head ? { headMaskGrad: grads.head } : {}),
+      layer: grads.layer,
+    });
+    return add(add(add(linearBackward(ag.dq, w.query), linearBackward(ag.dk, w.key)), linearBackward(ag.dv, w.value)), n1.dx);
   });
-  dAtt.dispose();
-  const dxq = linearBackward(ag.dq, w.query), dxk = linearBackward(ag.dk, w.key), dxv = linearBackward(ag.dv, w.value);
-  const s1 = add(dxq, dxk), s2 = add(s1, dxv), dx = add(s2, n1.dx);
-  for (const t of [ag.dq, ag.dk, ag.dv, dxq, dxk, dxv, s1, s2, n1.dx]) t.dispose();
-  disposeLayerSaved(saved);
-  return dx;
-}
-
-export function disposeLayerSaved(saved: LayerSaved): void {
-  disposeAttention(saved.attention);
-  for (const t of [saved.norm1.input, saved.norm1.mean, saved.norm1.rstd, saved.h1, saved.preActivation, saved.activation,
-    saved.norm2.input, saved.norm2.mean, saved.norm2.rstd]) t.dispose();
 }

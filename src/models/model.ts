@@ -9,7 +9,7 @@ import { ModelError, ShapeError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { maxSequenceLength, type ModelConfig } from './config.js';
-import { encoderLayerBackward, encoderLayerForward, linearBackward, linearForward, type LayerSaved } from './encoder.js';
+import { Tape, encoderLayerBackward, encoderLayerForward, linearBackward, linearForward, type Linear } from './encoder.js';
 import { disposeWeights, loadWeights, type ModelWeights, type WeightSource } from './weights.js';
 
 /** A padded batch of token ids, row-major [batch, seq]. */
@@ -111,7 +111,7 @@ export class EncoderModel {
       const neuronMask = nm && w.keptNeurons ? rt.tensor(width === nm.length ? nm : [...Array.from(nm), ...new Array<number>(width - nm.length).fill(0)], [width]) : undefined;
       const next = encoderLayerForward(h, w, { heads: w.keptHeads, eps: c.layerNormEps }, {
         keyBias, ...(headMask ? { headMask } : {}), ...(neuronMask ? { neuronMask } : {}),
-      }).out;
+      });
       h.dispose();
       headMask?.dispose();
       neuronMask?.dispose();
@@ -132,14 +132,25 @@ export class EncoderModel {
         return { kind: 'question-answering' as const, start: split.rows(0, 1).reshape([batch, seq]), end: split.rows(1, 2).reshape([batch, seq]) };
       });
     }
-    return rt.tidy(() => {
-      // The first token ([CLS] / <s>) of each sequence: [batch, hidden].
-      const first = permute(hidden, [1, 0, 2]).rows(0, 1).reshape([batch, hidden.shape[2]!]);
-      const logits = h.kind === 'bert' ? linearForward(tanhForward(linearForward(first, h.pooler)), h.classifier)
-        : h.kind === 'distilbert' ? linearForward(reluForward(linearForward(first, h.preClassifier)), h.classifier)
-        : linearForward(tanhForward(linearForward(first, h.dense)), h.outProj);
-      return { kind: 'classification' as const, logits };
-    });
+    return rt.tidy(() => ({ kind: 'classification' as const, logits: this.classifier(hidden).logits }));
+  }
+
+  /**
+   * The classification head on the first token ([CLS] / <s>) of each sequence: BERT's
+   * pooler (tanh) and classifier, DistilBERT's pre-classifier (ReLU) and classifier, or
+   * RoBERTa's dense (tanh) and out_proj; with the inner layer's input and output, which
+   * the backward needs. Call inside rt.tidy.
+   */
+  private classifier(hidden: Tensor): { first: Tensor; pre: Tensor; act: Tensor; logits: Tensor; inner: Linear; outer: Linear; relu: boolean } {
+    const h = this.weights.head;
+    if (h.kind === 'qa') throw new ModelError('model: a question-answering head has no classifier');
+    const [batch, , width] = hidden.shape as [number, number, number];
+    const first = permute(hidden, [1, 0, 2]).rows(0, 1).reshape([batch, width]);
+    const [inner, outer] = h.kind === 'bert' ? [h.pooler, h.classifier] : h.kind === 'distilbert' ? [h.preClassifier, h.classifier] : [h.dense, h.outProj];
+    const relu = h.kind === 'distilbert';
+    const pre = linearForward(first, inner);
+    const act = relu ? reluForward(pre) : tanhForward(pre);
+    return { first, pre, act, logits: linearForward(act, outer), inner, outer, relu };
   }
 
   /**
@@ -168,23 +179,27 @@ export class EncoderModel {
     const L = this.weights.layers.length;
     const head = rt.tensor(new Float32Array(b.batch * L * c.heads), [b.batch, L, c.heads]);
     const neuron = rt.tensor(new Float32Array(b.batch * L * c.intermediate), [b.batch, L, c.intermediate]);
-    const losses = rt.tidy(() => {
-      const keyBias = rt.tensor(Float32Array.from(b.attentionMask, (m) => (m ? 0 : float32Min)), [b.batch, b.seq]);
-      const saved: LayerSaved[] = [];
-      let x = this.embed(b);
-      for (const w of this.weights.layers) {
-        const r = encoderLayerForward(x, w, { heads: w.keptHeads, eps: c.layerNormEps }, { keyBias }, true);
-        saved.push(r.saved!);
-        x = r.out;
-      }
-      const top = 'startPositions' in target ? this.spanHeadBackward(x, target) : this.classifierHeadBackward(x, target);
-      let d = top.dHidden;
-      for (let l = L - 1; l >= 0; l--) {
-        d = encoderLayerBackward(saved[l]!, d, this.weights.layers[l]!, { keyBias }, { head, neuron, layer: l });
-      }
-      return top.losses;
-    });
-    return { head, neuron, losses };
+    const tape = new Tape();
+    try {
+      const losses = rt.tidy(() => {
+        const keyBias = rt.tensor(Float32Array.from(b.attentionMask, (m) => (m ? 0 : float32Min)), [b.batch, b.seq]);
+        let x = this.embed(b);
+        for (const w of this.weights.layers) x = encoderLayerForward(x, w, { heads: w.keptHeads, eps: c.layerNormEps }, { keyBias }, tape);
+        const top = 'startPositions' in target ? this.spanHeadBackward(x, target) : this.classifierHeadBackward(x, target);
+        let d = top.dHidden;
+        for (let l = L - 1; l >= 0; l--) {
+          d = encoderLayerBackward(tape.layers[l]!, d, this.weights.layers[l]!, { keyBias }, { head, neuron, layer: l });
+        }
+        return top.losses;
+      });
+      return { head, neuron, losses };
+    } catch (e) {
+      head.dispose();
+      neuron.dispose();
+      throw e;
+    } finally {
+      tape.dispose();
+    }
   }
 
   /**
@@ -193,14 +208,9 @@ export class EncoderModel {
    * hidden states, non-zero only on the first token ([CLS] / <s>). Call inside rt.tidy.
    */
   private classifierHeadBackward(x: Tensor, target: { labels: Int32Array } | { targets: Float32Array }): { losses: Tensor; dHidden: Tensor } {
-    const rt = this.rt, c = this.config, h = this.weights.head;
-    if (h.kind === 'qa') throw new ModelError('maskGradients: a question-answering head has no classifier');
+    const rt = this.rt, c = this.config;
     const [batch, seq] = x.shape as [number, number, number];
-    const first = permute(x, [1, 0, 2]).rows(0, 1).reshape([batch, c.hidden]);
-    const [inner, outer] = h.kind === 'bert' ? [h.pooler, h.classifier] : h.kind === 'distilbert' ? [h.preClassifier, h.classifier] : [h.dense, h.outProj];
-    const pre = linearForward(first, inner);
-    const act = h.kind === 'distilbert' ? reluForward(pre) : tanhForward(pre);
-    const logits = linearForward(act, outer);
+    const { pre, act, logits, inner, outer, relu } = this.classifier(x);
     let losses: Tensor, dLogits: Tensor;
     if ('labels' in target) {
       if (c.numLabels < 2) throw new ModelError(`maskGradients: labels given to a regression model (${c.numLabels} output); pass targets`);
@@ -214,7 +224,7 @@ export class EncoderModel {
       dLogits = mseBackward(logits, targets, { perExample: true });
     }
     const dAct = linearBackward(dLogits, outer);
-    const dPre = h.kind === 'distilbert' ? reluBackward(pre, dAct) : tanhBackward(act, dAct);
+    const dPre = relu ? reluBackward(pre, dAct) : tanhBackward(act, dAct);
     const dFirst = linearBackward(dPre, inner);
     // Into token 0 of each sequence: [batch·hidden, 1] x e0 [1, seq], then [batch, seq, hidden].
     const e0 = rt.tensor(Float32Array.from({ length: seq }, (_, i) => (i === 0 ? 1 : 0)), [1, seq]);

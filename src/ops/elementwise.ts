@@ -1,9 +1,8 @@
-import { affineSource, binarySource, elementwiseWorkgroupSize, type BinaryOp } from '../../shaders/elementwise.js';
+import { affineKernel, binaryKernel, elementwiseWorkgroupSize, type BinaryOp } from '../../shaders/elementwise.js';
 import { isFloat } from '../runtime/dtype.js';
 import { DTypeError, ShapeError } from '../runtime/errors.js';
-import { Uniforms } from '../runtime/program.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
+import { maxThreadsPerLaunch, spans } from './launch.js';
 
 /**
  * Checks that b's shape, less leading 1s, is a suffix of a's: b then repeats along a's
@@ -28,9 +27,6 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const rt = a.runtime;
   const out = rt.empty(a.shape, a.dtype);
   if (out.size === 0) return out;
-  const programOf = (vec4: boolean) => programFor(`binary:${op}:${a.dtype}:${vec4}`, () => ({
-    name: `${op}[${a.dtype}${vec4 ? ',vec4' : ''}]`, source: binarySource(op, a.dtype, vec4), bindings: ['read', 'read', 'write'],
-  }));
   const maxBind = rt.maxBindingElements(a.dtype);
   const wholeB = period <= maxBind;
   // When b is too large to bind whole, no chunk may cross a repetition of b, so that
@@ -45,10 +41,10 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     const bB = wholeB ? rt.bind(b) : rt.bind(b, start % period, count);
     const bPeriod = wholeB ? period : count, bStart = wholeB ? start % period : 0;
     // vec4 when every count, start and shift is a multiple of 4 (f16 stays scalar: its
-    // bindings are 2-byte aligned only).
+    // bindings are 2-byte aligned only). The launch divides the shifts by 4; the counts
+    // are divided here.
     const w = a.dtype !== 'f16' && [count, bPeriod, bStart, bA.shift, bB.shift, bOut.shift].every((v) => v % 4 === 0) ? 4 : 1;
-    const u = new Uniforms().u32(count / w, bPeriod / w, bStart / w, bA.shift / w, bB.shift / w, bOut.shift / w);
-    rt.dispatch(programOf(w === 4), [bA, bB, bOut], u.bytes(), Math.ceil(count / w / elementwiseWorkgroupSize));
+    rt.launch(binaryKernel({ op, dtype: a.dtype, vec4: w === 4 }), { a: bA, b: bB, out: bOut }, { count: count / w, bPeriod: bPeriod / w, bStart: bStart / w });
     start += count;
   }
   return out;
@@ -77,15 +73,10 @@ export function scale(a: Tensor, alpha: number, beta = 0): Tensor {
   if (!isFloat(a.dtype)) throw new DTypeError(`scale: needs a float tensor, got ${a.dtype}`);
   const rt = a.runtime;
   const out = rt.empty(a.shape, a.dtype);
-  const program = programFor(`affine:${a.dtype}`, () => ({
-    name: `scale[${a.dtype}]`, source: affineSource(a.dtype), bindings: ['read', 'write'],
-  }));
+  const kernel = affineKernel(a.dtype);
   const chunk = Math.min(rt.maxBindingElements(a.dtype), maxThreadsPerLaunch(rt, elementwiseWorkgroupSize));
   for (const [start, count] of spans(a.size, chunk)) {
-    const bA = rt.bind(a, start, count);
-    const bOut = rt.bind(out, start, count);
-    const u = new Uniforms().u32(count, bA.shift, bOut.shift).f32(alpha, beta);
-    rt.dispatch(program, [bA, bOut], u.bytes(), Math.ceil(count / elementwiseWorkgroupSize));
+    rt.launch(kernel, { a: rt.bind(a, start, count), out: rt.bind(out, start, count) }, { count, alpha, beta });
   }
   return out;
 }

@@ -1,10 +1,9 @@
 import { mapWorkgroupSize, powerOfTwoWorkgroup } from '../../shaders/common.js';
-import { embeddingGatherSource, embeddingGradRowsSource, embeddingSortSource } from '../../shaders/embedding.js';
+import { embeddingGatherKernel, embeddingGradRowsKernel, embeddingSortKernel } from '../../shaders/embedding.js';
 import { DTypeError, IdRangeError, LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
+import { maxThreadsPerLaunch, spans } from './launch.js';
 
 /**
  * Throws on the first id outside [0, rows), naming it and where it is ([row, column] when
@@ -142,17 +141,14 @@ export function embeddingForward(inputs: EmbeddingInputs): Tensor {
   const out = rt.empty([batch, seq, hidden]); // [batch, seq, hidden]
   const lookups = lookupsOf(inputs, batch, seq);
   lookups.forEach(({ table, ids }, k) => {
-    const accumulate = k > 0;
-    const program = programFor(`embeddingGather:${accumulate}`, () => ({
-      name: `embeddingGather${accumulate ? '[add]' : ''}`, source: embeddingGatherSource(accumulate), bindings: ['read', 'read', 'write'],
-    }));
+    const kernel = embeddingGatherKernel(k > 0);
     const rows = table.shape[0]!;
     for (const [t0, nt] of spans(tokens, tokensPerLaunch)) {
       const bi = rt.bind(ids, t0, nt), bo = rt.bind(out, t0 * hidden, nt * hidden);
       for (const [r0, nr] of spans(rows, tableRows)) {
-        const bt = rt.bind(table, r0 * hidden, nr * hidden);
-        const u = new Uniforms().u32(nt * hidden, hidden, rows, r0, nr, bi.shift, bt.shift, bo.shift);
-        rt.dispatch(program, [bi, bt, bo], u.bytes(), Math.ceil((nt * hidden) / mapWorkgroupSize));
+        rt.launch(kernel, { ids: bi, table: rt.bind(table, r0 * hidden, nr * hidden), out: bo }, {
+          count: nt * hidden, hidden, tableRows: rows, rowStart: r0, rowCount: nr,
+        });
       }
     }
   });
@@ -190,9 +186,7 @@ export function embeddingBackward(inputs: EmbeddingInputs, dOut: Tensor, { paddi
   // A chunk of tokens is sorted by one launch and its dOut rows bound whole.
   const tokensPerChunk = Math.min(rowsPerBinding(rt, hidden, op), rt.maxBindingElements('u32'), maxThreadsPerLaunch(rt, sortSize));
   const lookups = lookupsOf(inputs, batch, seq);
-  const sortProgram = programFor(`embeddingSort:${sortSize}`, () => ({
-    name: 'embeddingSort', source: embeddingSortSource(sortSize), bindings: ['read', 'write', 'write'],
-  }));
+  const sortKernel = embeddingSortKernel(sortSize);
   const chunkTokens = Math.min(tokens, tokensPerChunk);
   const sortedIds = rt.empty([Math.max(1, chunkTokens)], 'u32'), order = rt.empty([Math.max(1, chunkTokens)], 'u32');
   const grads = lookups.map(({ name, table, ids }) => {
@@ -204,16 +198,13 @@ export function embeddingBackward(inputs: EmbeddingInputs, dOut: Tensor, { paddi
     let chunk = 0;
     for (const [t0, nt] of chunks) {
       const bi = rt.bind(ids, t0, nt), bs = rt.bind(sortedIds, 0, nt), bo = rt.bind(order, 0, nt);
-      if (nt > 0) rt.dispatch(sortProgram, [bi, bs, bo], new Uniforms().u32(nt, rows, bi.shift, bs.shift, bo.shift).bytes(), Math.ceil(nt / sortSize));
-      const accumulate = chunk++ > 0;
-      const program = programFor(`embeddingGradRows:${rowSize}:${accumulate}`, () => ({
-        name: `embeddingGradRows${accumulate ? '[add]' : ''}`, source: embeddingGradRowsSource(rowSize, accumulate), bindings: ['read', 'read', 'read', 'write'],
-      }));
+      if (nt > 0) rt.launch(sortKernel, { ids: bi, sortedIds: bs, order: bo }, { count: nt, tableRows: rows });
+      const rowsKernel = embeddingGradRowsKernel({ size: rowSize, accumulate: chunk++ > 0 });
       const bd = rt.bind(dOut, t0 * hidden, nt * hidden);
       for (const [r0, nr] of spans(rows, rowsPerLaunch)) {
-        const bt = rt.bind(dTable, r0 * hidden, nr * hidden);
-        const u = new Uniforms().u32(nr, r0, hidden, nt).i32(padding ?? -1).u32(bs.shift, bo.shift, bd.shift, bt.shift);
-        rt.dispatch(program, [bs, bo, bd, bt], u.bytes(), nr);
+        rt.launch(rowsKernel, { sortedIds: bs, order: bo, dOut: bd, dTable: rt.bind(dTable, r0 * hidden, nr * hidden) }, {
+          rows: nr, rowStart: r0, hidden, tokens: nt, paddingRow: padding ?? -1,
+        });
       }
     }
     return dTable;

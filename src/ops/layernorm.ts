@@ -1,7 +1,7 @@
 import { powerOfTwoWorkgroup } from '../../shaders/common.js';
-import { layernormBackwardKernel, type RowVariant, layernormForwardKernel, layernormParamsBackwardKernel } from '../../shaders/layernorm.js';
+import { addLayernormForwardKernel, layernormBackwardKernel, type RowVariant, layernormForwardKernel, layernormParamsBackwardKernel } from '../../shaders/layernorm.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Bound, Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
 import { maxThreadsPerLaunch, spans } from './launch.js';
 import { sum } from './reduce.js';
@@ -50,6 +50,34 @@ export function layernormForward(x: Tensor, gamma: Tensor, beta: Tensor, eps: nu
     }, { rows: n, cols, eps });
   }
   return { y, mean, rstd };
+}
+
+/**
+ * LayerNorm of a residual sum, y = LN(a + b), in one launch (a, b of one shape; gamma,
+ * beta [cols]). Also returns the sum x = a + b (float32) with mean and rstd: the backward
+ * is `layernormBackward(x, gamma, { mean, rstd }, dy)`, and its dx is the gradient of both
+ * a and b. Reads and writes vec4s where cols and every binding allow it.
+ */
+export function addLayernormForward(a: Tensor, b: Tensor, gamma: Tensor, beta: Tensor, eps: number): { y: Tensor; x: Tensor } & LayernormSaved {
+  const op = 'addLayernormForward';
+  const { rows, cols } = rowsOf(op, a, gamma, [b, beta]);
+  if (shapeString(a.shape) !== shapeString(b.shape)) throw new ShapeError(`${op}: ${a} and ${b} differ in shape`);
+  if (beta.size !== cols) throw new ShapeError(`${op}: beta ${shapeString(beta.shape)} does not match the last axis of ${a}`);
+  const rt = a.runtime;
+  const variant = rowVariant(rt);
+  const y = rt.empty(a.shape), x = rt.empty(a.shape), mean = rt.empty([rows]), rstd = rt.empty([rows]);
+  const params = { gamma: rt.bind(gamma), beta: rt.bind(beta) };
+  for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
+    const block = (t: Tensor) => rt.bind(t, start * cols, n * cols);
+    const vectors: Record<'a' | 'b' | 'gamma' | 'beta' | 'y' | 'xOut', Bound> = {
+      ...params, a: block(a), b: block(b), y: block(y), xOut: block(x),
+    };
+    const vec4 = cols % 4 === 0 && Object.values(vectors).every((v) => v.shift % 4 === 0);
+    rt.launch(addLayernormForwardKernel({ ...variant, vec4 }), {
+      ...vectors, meanOut: rt.bind(mean, start, n), rstdOut: rt.bind(rstd, start, n),
+    }, { rows: n, cols, eps });
+  }
+  return { y, x, mean, rstd };
 }
 
 /**

@@ -1,10 +1,9 @@
 import { mapKernel, powerOfTwoWorkgroup } from '../../shaders/common.js';
-import { crossEntropyBackwardSource, crossEntropyRowsSource, lossMeanSource } from '../../shaders/loss.js';
+import { crossEntropyBackwardKernel, crossEntropyRowsKernel, lossMeanKernel } from '../../shaders/loss.js';
 import { DTypeError, IdRangeError, LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms } from '../runtime/program.js';
-import type { Bound, Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { launchMap, maxThreadsPerLaunch, programFor, spans } from './launch.js';
+import { launchMap, maxThreadsPerLaunch, spans } from './launch.js';
 
 /*
  * Every forward returns both the batch loss and the per-example losses; every backward
@@ -73,16 +72,12 @@ function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
 function crossEntropyRows(op: string, logits: Tensor, labels: Tensor, span: boolean): Tensor {
   const rt = logits.runtime;
   const [batch, cols] = logits.shape as [number, number];
-  const size = rowWorkgroup(rt);
-  const program = programFor(`crossEntropyRows:${size}:${span}`, () => ({
-    name: `crossEntropyRows${span ? '[span]' : ''}`, source: crossEntropyRowsSource(size, span), bindings: ['read', 'read', 'write'],
-  }));
+  const kernel = crossEntropyRowsKernel({ size: rowWorkgroup(rt), span });
   const losses = rt.empty([batch]); // [batch]
-  const bl = rt.bind(labels);
   for (const [start, n] of spans(batch, rowsPerLaunch(rt, cols, op))) {
-    const bx = rt.bind(logits, start * cols, n * cols), bo = rt.bind(losses, start, n);
-    const u = new Uniforms().u32(n, cols, start, NAN_BITS, bx.shift, bl.shift, bo.shift);
-    rt.dispatch(program, [bx, bl, bo], u.bytes(), n);
+    rt.launch(kernel, { x: rt.bind(logits, start * cols, n * cols), labels, losses: rt.bind(losses, start, n) }, {
+      rows: n, cols, rowStart: start, nanBits: NAN_BITS,
+    });
   }
   return losses;
 }
@@ -91,39 +86,31 @@ function crossEntropyRows(op: string, logits: Tensor, labels: Tensor, span: bool
 function crossEntropyGrad(op: string, logits: Tensor, labels: Tensor, span: boolean, scale: number, countValid: boolean): Tensor {
   const rt = logits.runtime;
   const [batch, cols] = logits.shape as [number, number];
-  const size = rowWorkgroup(rt);
-  const program = programFor(`crossEntropyBackward:${size}:${span}:${countValid}`, () => ({
-    name: `crossEntropyBackward${span ? '[span]' : ''}`, source: crossEntropyBackwardSource(size, span, countValid), bindings: ['read', 'read', 'write'],
-  }));
+  const kernel = crossEntropyBackwardKernel({ size: rowWorkgroup(rt), span, countValid });
   const dx = rt.empty(logits.shape); // [batch, cols]
-  const bl = rt.bind(labels);
   for (const [start, n] of spans(batch, rowsPerLaunch(rt, cols, op))) {
-    const bx = rt.bind(logits, start * cols, n * cols), bd = rt.bind(dx, start * cols, n * cols);
-    const u = new Uniforms().u32(n, cols, start, batch).f32(scale).u32(NAN_BITS, bx.shift, bl.shift, bd.shift);
-    rt.dispatch(program, [bx, bl, bd], u.bytes(), n);
+    rt.launch(kernel, { x: rt.bind(logits, start * cols, n * cols), labels, dx: rt.bind(dx, start * cols, n * cols) }, {
+      rows: n, cols, rowStart: start, batch, scale, nanBits: NAN_BITS,
+    });
   }
   return dx;
 }
 
 /**
- * [1]: the mean over parts of Σ losses / n (see lossMeanSource). Labels matter only with
- * `countValid`; losses stand in for absent ones, unread.
+ * [1]: the mean over parts of Σ losses / n (see lossMeanKernel). Labels matter, and are
+ * bound, only with `countValid`; with one part, it stands in for the second, unread.
  */
 function lossMean(parts: { losses: Tensor; labels?: Tensor }[], { countValid = false, span = false, cols = 0 } = {}): Tensor {
   const first = parts[0]!.losses;
   const rt = first.runtime;
   const batch = first.size;
   const size = powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 256);
-  const n = parts.length as 1 | 2;
-  const program = programFor(`lossMean:${size}:${n}:${countValid}:${span}`, () => ({
-    name: 'lossMean', source: lossMeanSource(size, n, countValid, span), bindings: ['read', 'read', 'read', 'read', 'write'],
-  }));
+  const kernel = lossMeanKernel({ size, parts: parts.length as 1 | 2, countValid, span });
   const loss = rt.empty([1]);
   const a = parts[0]!, b = parts[1] ?? a;
-  const inputs: Bound[] = [a.losses, b.losses, a.labels ?? a.losses, b.labels ?? b.losses].map((t) => rt.bind(t));
-  const bo = rt.bind(loss);
-  const u = new Uniforms().u32(batch, cols, NAN_BITS, ...inputs.map((x) => x.shift), bo.shift);
-  rt.dispatch(program, [...inputs, bo], u.bytes(), 1);
+  const losses = { lossesA: a.losses, lossesB: b.losses, out: loss };
+  const labels = countValid ? { labelsA: a.labels!, labelsB: b.labels! } : {};
+  rt.launch(kernel, { ...losses, ...labels }, { batch, cols, nanBits: NAN_BITS });
   return loss;
 }
 

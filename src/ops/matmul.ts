@@ -1,10 +1,8 @@
-import { matmulSource, matmulSubgroupSource, matmulTile } from '../../shaders/matmul.js';
+import { matmulGeneralKernel, matmulSubgroupKernel, matmulTextureKernel } from '../../shaders/matmul.js';
+import type { Workgroups } from '../../shaders/kernel.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms } from '../runtime/program.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import type { Bound, Runtime } from '../runtime/runtime.js';
-import type { Access, Program } from '../runtime/program.js';
-import { programFor } from './launch.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { packMatrices } from './texture.js';
 
 /** Rows of C per workgroup and vec4 columns per lane of the subgroup kernels (see shaders/matmul.ts). */
@@ -25,6 +23,10 @@ function subgroupLanes(rt: Runtime): number | null {
   if (lanes > rt.limits.maxComputeInvocationsPerWorkgroup || lanes > rt.limits.maxComputeWorkgroupSizeX) return null;
   return lanes;
 }
+
+/** Where a launch's grid starts (shaders/matmul.ts): its first batch, tile row and tile column. */
+interface GridStart { batchStart: number; tileRowStart: number; tileColStart: number }
+const gridStart: GridStart = { batchStart: 0, tileRowStart: 0, tileColStart: 0 };
 
 /** Which kernel a matmul runs; `Tuning.matmulKernel` can ask for one (tests force each). */
 export type MatmulKernel = 'texture' | 'subgroup' | 'general';
@@ -114,8 +116,6 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   if (c.size === 0) return c;
 
   const epilogue = { bias: !!bias, gelu };
-  const tag = `${bias ? ',+bias' : ''}${gelu ? ',gelu' : ''}`;
-  const bindings: Access[] = bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'];
   const maxBind = rt.maxBindingElements('f32');
   const aPer = M * K, bPer = K * N, cPer = M * N;
   if (bPer > maxBind) {
@@ -150,59 +150,45 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     for (let m0 = 0; m0 < M; m0 += rowsPerPiece) {
       const rows = Math.min(rowsPerPiece, M - m0);
       const bindC = rt.bind(c, b0 * cPer + m0 * N, nb === 1 ? rows * N : nb * cPer);
-      let program: Program, operands: [Bound, Bound], tileRows: number, tileCols: number;
-      let uniformsOf: (z0: number, x0: number, y0: number) => Uniforms;
+      const outputs = { ...(bindBias ? { bias: bindBias } : {}), c: bindC };
+      const shape = { M: rows, N, K, cBatchStride: cPer };
+      // One piece's launches: the uniforms of a grid starting at `at`, and the grid of one batch's tiles.
+      let launch: (at: GridStart, workgroups: Workgroups) => void, tiles: Workgroups;
       if (kernel.kind === 'texture') {
-        const texA = packMatrices(rt, a, b0 * aPer + (transA ? m0 : m0 * K), 'matmul A', {
+        const a2 = packMatrices(rt, a, b0 * aPer + (transA ? m0 : m0 * K), 'matmul A', {
           batches: nb, rows, cols: K, ld: transA ? M : K, batchStride: aPer, trans: transA,
         });
-        operands = [texA, sharedTexB ?? packB(b0, nb)];
+        const b2 = sharedTexB ?? packB(b0, nb);
         const vec4C = N % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
-        program = programFor(`matmul-texture:${kernel.lanes}:${transB}:${vec4C}:${!!bias}:${gelu}`, () => ({
-          name: `matmul[f32,texture,subgroup${kernel.lanes}${transB ? ',Bᵀ' : ''}${vec4C ? ',vec4 C' : ''}${tag}]`,
-          source: matmulSubgroupSource({ operands: 'texture', vec4C, transB, lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, ...epilogue }),
-          bindings: bias ? ['texture', 'texture', 'read', 'write'] : ['texture', 'texture', 'write'],
-        }));
-        tileRows = textureRows;
-        tileCols = 4 * textureCols4 * kernel.lanes;
-        uniformsOf = (z0, x0, y0) => new Uniforms().u32(
-          rows, N, K, 0, 0, 0, bindC.shift, 0, 0, shared ? 0 : bTexRows, cPer, z0, x0, y0, bindBias?.shift ?? 0);
+        const k = matmulTextureKernel({ lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, transB, vec4C, ...epilogue });
+        const u = { ...shape, bBatchRows: shared ? 0 : bTexRows };
+        launch = (at, wg) => rt.launch(k, { a: a2, b: b2, ...outputs }, { ...u, ...at }, wg);
+        tiles = k.dispatch({ ...u, ...gridStart });
       } else {
         const bindA = transA ? rt.bind(a, b0 * aPer, nb * aPer) : rt.bind(a, b0 * aPer + m0 * K, nb === 1 ? rows * K : nb * aPer);
         const bindB = shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer);
-        operands = [bindA, bindB];
+        const strides = { aBatchStride: aPer, bBatchStride: shared ? 0 : bPer };
         // The vec4 subgroup kernel reads A, B and C as vec4s: each piece's shifts must be multiples of 4.
         const aligned = bindA.shift % 4 === 0 && bindB.shift % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
         if (kernel.kind === 'subgroup' && aligned) {
-          const lanes = kernel.lanes;
-          program = programFor(`matmul-subgroup:${transB}:${lanes}:${!!bias}:${gelu}`, () => ({
-            name: `matmul[f32,vec4,subgroup${lanes}${transB ? ',Bᵀ' : ''}${tag}]`,
-            source: matmulSubgroupSource({ operands: 'storage', transB, lanes, rows: subgroupRows, cols4: subgroupCols4, ...epilogue }),
-            bindings,
-          }));
-          tileRows = subgroupRows;
-          tileCols = 4 * subgroupCols4 * lanes;
+          const k = matmulSubgroupKernel({ lanes: kernel.lanes, rows: subgroupRows, cols4: subgroupCols4, transB, ...epilogue });
+          const u = { ...shape, ...strides };
+          launch = (at, wg) => rt.launch(k, { a: bindA, b: bindB, ...outputs }, { ...u, ...at }, wg);
+          tiles = k.dispatch({ ...u, ...gridStart });
         } else {
-          program = programFor(`matmul:${transA}:${transB}:${!!bias}:${gelu}:${aType}:${bType}`, () => ({
-            name: `matmul[${aType === bType ? aType : `${aType}x${bType}`}${transA ? ',Aᵀ' : ''}${transB ? ',Bᵀ' : ''}${tag}]`,
-            source: matmulSource({ transA, transB, aType, bType, ...epilogue }),
-            bindings,
-          }));
-          tileRows = tileCols = matmulTile;
+          const k = matmulGeneralKernel({ transA, transB, aType, bType, ...epilogue });
+          const u = { ...shape, ...strides, lda: transA ? M : K, aRowOffset: transA ? m0 : 0 };
+          launch = (at, wg) => rt.launch(k, { a: bindA, b: bindB, ...outputs }, { ...u, ...at }, wg);
+          tiles = k.dispatch({ ...u, ...gridStart });
         }
-        uniformsOf = (z0, x0, y0) => new Uniforms().u32(
-          rows, N, K, transA ? M : K,
-          bindA.shift, bindB.shift, bindC.shift, transA ? m0 : 0,
-          aPer, shared ? 0 : bPer, cPer, z0,
-          x0, y0, bindBias?.shift ?? 0,
-        );
       }
-      const tilesX = Math.ceil(N / tileCols), tilesY = Math.ceil(rows / tileRows);
-      // The grid itself splits when a dimension passes the device's limit.
+      // The kernels' dispatch rule gives one batch's tiles; the batches go on z, and the
+      // grid splits where a dimension passes the device's limit.
+      const [tilesX, tilesY] = tiles as [number, number, number];
       for (let z0 = 0; z0 < nb; z0 += maxDim) {
         for (let y0 = 0; y0 < tilesY; y0 += maxDim) {
           for (let x0 = 0; x0 < tilesX; x0 += maxDim) {
-            rt.dispatch(program, bindBias ? [...operands, bindBias, bindC] : [...operands, bindC], uniformsOf(z0, x0, y0).bytes(),
+            launch({ batchStart: z0, tileRowStart: y0, tileColStart: x0 },
               [Math.min(maxDim, tilesX - x0), Math.min(maxDim, tilesY - y0), Math.min(maxDim, nb - z0)]);
           }
         }

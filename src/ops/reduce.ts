@@ -1,11 +1,10 @@
 import { powerOfTwoWorkgroup } from '../../shaders/common.js';
-import { reduceRowsSource, reduceStridedSource, type ReduceOp } from '../../shaders/reduce.js';
+import { reduceRowsKernel, reduceStridedKernel, type ReduceOp } from '../../shaders/reduce.js';
 import { isFloat } from '../runtime/dtype.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms } from '../runtime/program.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, programFor, spans } from './launch.js';
+import { maxThreadsPerLaunch, spans } from './launch.js';
 
 function reduceWorkgroupSize(rt: Runtime): number {
   return powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup);
@@ -14,20 +13,10 @@ function reduceWorkgroupSize(rt: Runtime): number {
 /** Reduces [outer, len, inner] starting at element xStart of x into out at outStart. */
 function launch(op: ReduceOp, x: Tensor, xStart: number, out: Tensor, outStart: number, outer: number, len: number, inner: number): void {
   const rt = x.runtime;
-  const wg = reduceWorkgroupSize(rt);
-  const bx = rt.bind(x, xStart, outer * len * inner);
-  const bo = rt.bind(out, outStart, outer * inner);
-  if (inner === 1) {
-    const program = programFor(`reduceRows:${op}:${x.dtype}:${wg}`, () => ({
-      name: `${op}Rows[${x.dtype}]`, source: reduceRowsSource(op, x.dtype, wg), bindings: ['read', 'write'],
-    }));
-    rt.dispatch(program, [bx, bo], new Uniforms().u32(outer, len, bx.shift, bo.shift).bytes(), outer);
-  } else {
-    const program = programFor(`reduceStrided:${op}:${x.dtype}:${wg}`, () => ({
-      name: `${op}Strided[${x.dtype}]`, source: reduceStridedSource(op, x.dtype, wg), bindings: ['read', 'write'],
-    }));
-    rt.dispatch(program, [bx, bo], new Uniforms().u32(outer, len, inner, bx.shift, bo.shift).bytes(), Math.ceil((outer * inner) / wg));
-  }
+  const variant = { op, dtype: x.dtype, size: reduceWorkgroupSize(rt) };
+  const bindings = { x: rt.bind(x, xStart, outer * len * inner), out: rt.bind(out, outStart, outer * inner) };
+  if (inner === 1) rt.launch(reduceRowsKernel(variant), bindings, { rows: outer, len });
+  else rt.launch(reduceStridedKernel(variant), bindings, { outer, len, inner });
 }
 
 function reduce(op: ReduceOp, x: Tensor, axis: number, keepDims: boolean): Tensor {

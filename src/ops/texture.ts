@@ -1,14 +1,56 @@
-import { packTextureSource, packWorkgroupSize } from '../../shaders/texture.js';
-import { Uniforms, type Program } from '../runtime/program.js';
+import { packTextureKernel, packWorkgroupSize } from '../../shaders/texture.js';
 import { maxThreadsPerLaunch, spans } from './launch.js';
 import { bytesPerElement } from '../runtime/dtype.js';
-import type { Bound, Runtime } from '../runtime/runtime.js';
+import { LimitError } from '../runtime/errors.js';
+import { textureFormat } from '../runtime/pipelines.js';
+import type { Bound, OpResources, Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../runtime/tensor.js';
 
-const packPrograms = {
-  f32: { name: 'packTexture', source: packTextureSource('f32'), bindings: ['read', 'storageTexture'] } as Program,
-  f16: { name: 'packTexture[f16]', source: packTextureSource('f16'), bindings: ['read', 'storageTexture'] } as Program,
-};
+/**
+ * The textures the texture matmul packs its operands into, one per slot ('matmul A',
+ * 'matmul B'), kept on the runtime between launches (`rt.resources`: counted in
+ * stats().textureBytes, freed by trim and destroy). A slot grows in steps of 64 texels a
+ * side, up to the device's limit; the queue's order makes reuse safe, since every launch
+ * and copy sees the writes of the ones recorded before it. Its contents are whatever the
+ * last user left there.
+ */
+class ScratchTextures implements OpResources {
+  private readonly slots = new Map<string, GPUTexture>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  /** Slot `slot`'s texture, at least `width` x `height` texels; a smaller one is replaced. */
+  get(rt: Runtime, slot: string, width: number, height: number): GPUTexture {
+    const max = rt.limits.maxTextureDimension2D;
+    if (width > max || height > max) {
+      throw new LimitError(`scratch texture ${width} x ${height} passes the device's ${max} texels a side; the op must split it`);
+    }
+    let t = this.slots.get(slot);
+    if (!t || t.width < width || t.height < height) {
+      const grow = (need: number, had: number) => Math.min(max, Math.max(had, Math.ceil(need / 64) * 64));
+      const w = grow(width, t?.width ?? 0), h = grow(height, t?.height ?? 0);
+      // Launches recorded but not yet submitted may still read the old one.
+      if (t) rt.retire(t);
+      t = this.device.createTexture({
+        size: [w, h], format: textureFormat, label: `scratch ${slot}`,
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+      });
+      this.slots.set(slot, t);
+    }
+    return t;
+  }
+
+  bytes(): number {
+    let total = 0;
+    for (const t of this.slots.values()) total += t.width * t.height * 16;
+    return total;
+  }
+
+  free(): void {
+    for (const t of this.slots.values()) t.destroy();
+    this.slots.clear();
+  }
+}
 
 export interface PackedMatrices {
   /** Matrices, each [rows, cols] (or stored [cols, rows] when `trans`). */
@@ -30,8 +72,8 @@ export function packedSize(m: Pick<PackedMatrices, 'batches' | 'rows' | 'cols' |
 }
 
 /**
- * Records the packing of matrices of `t`, the first starting at element `start`, into the
- * runtime's scratch texture `slot`, and returns the texture's binding. Where the rows are
+ * Records the packing of matrices of `t`, the first starting at element `start`, into this
+ * op's texture `slot` on the runtime, and returns the texture's binding. Where the rows are
  * already texels (f32, untransposed, whole texels a row, no padding rows, batches evenly
  * spaced, and rows 256 bytes apart as WebGPU's copies ask) it is one buffer→texture copy,
  * a memcpy on software adapters; otherwise the pack kernel (shaders/texture.ts), which
@@ -42,7 +84,7 @@ export function packedSize(m: Pick<PackedMatrices, 'batches' | 'rows' | 'cols' |
  */
 export function packMatrices(rt: Runtime, t: Tensor, start: number, slot: string, m: PackedMatrices): Bound {
   const [width, height] = packedSize(m);
-  const texture = rt.scratchTexture(slot, width, height);
+  const texture = rt.resources('matmul textures', (device) => new ScratchTextures(device)).get(rt, slot, width, height);
   const bytes = bytesPerElement[t.dtype];
   const copyable = t.dtype === 'f32' && !m.trans && m.cols % 4 === 0 && (m.height ?? m.rows) === m.rows &&
     (m.batches === 1 || m.batchStride === m.rows * m.ld) && rt.canCopyToTexture((t.offset + start) * bytes, m.ld * bytes);
@@ -51,11 +93,14 @@ export function packMatrices(rt: Runtime, t: Tensor, start: number, slot: string
   } else {
     const last = m.trans ? (m.cols - 1) * m.ld + m.rows : (m.rows - 1) * m.ld + m.cols;
     const src = rt.bind(t, start, (m.batches - 1) * m.batchStride + last);
-    const view = texture.createView();
+    const kernel = packTextureKernel(t.dtype === 'f16' ? 'f16' : 'f32');
+    const dst = { binding: texture.createView(), shift: 0 };
     const texels = width * height;
     for (const [first, count] of spans(texels, maxThreadsPerLaunch(rt, packWorkgroupSize))) {
-      const u = new Uniforms().u32(m.rows, m.cols, m.ld, src.shift, m.batchStride, width, first + count, m.trans ? 1 : 0, m.height ?? m.rows, first);
-      rt.dispatch(packPrograms[t.dtype === 'f16' ? 'f16' : 'f32'], [src, { binding: view, shift: 0 }], u.bytes(), Math.ceil(count / packWorkgroupSize));
+      rt.launch(kernel, { src, dst }, {
+        rows: m.rows, cols: m.cols, ld: m.ld, batchStride: m.batchStride, width, height: m.height ?? m.rows,
+        trans: m.trans ? 1 : 0, start: first, texels: first + count,
+      });
     }
   }
   return { binding: texture.createView(), shift: 0 };

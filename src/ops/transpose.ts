@@ -1,8 +1,7 @@
-import { maxPermuteRank, permuteSource, permuteWorkgroupSize } from '../../shaders/transpose.js';
+import { maxPermuteRank, permuteAxes, permuteKernel, permuteWorkgroupSize } from '../../shaders/transpose.js';
 import { LimitError, ShapeError } from '../runtime/errors.js';
-import { Uniforms } from '../runtime/program.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, programFor } from './launch.js';
+import { maxThreadsPerLaunch } from './launch.js';
 
 function rowMajorStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -25,9 +24,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (out.size === 0) return out;
   const inStrides = rowMajorStrides(x.shape);
   const permStrides = perm.map((p) => inStrides[p]!);
-  const program = programFor(`permute:${x.dtype}`, () => ({
-    name: `permute[${x.dtype}]`, source: permuteSource(x.dtype), bindings: ['read', 'write'],
-  }));
+  const kernel = permuteKernel(x.dtype);
   // A launch covers a contiguous range of the output: fixed coordinates on the axes
   // before `axis`, a run of indices along it, everything after. The axis is the first
   // one whose slices fit one binding of the output and of the input span they read.
@@ -43,8 +40,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     Math.floor((maxBind - rest) / Math.max(1, permStrides[axis]!)) + 1,
     Math.floor(maxThreadsPerLaunch(rt, permuteWorkgroupSize) / outStrides[axis]!),
   ));
-  const dims = [...outShape, ...new Array<number>(maxPermuteRank - rank).fill(1)];
-  const strides = [...permStrides, ...new Array<number>(maxPermuteRank - rank).fill(0)];
+  const axes = permuteAxes(outShape, permStrides);
   const prefixCount = outShape.slice(0, axis).reduce((p, d) => p * d, 1);
   for (let prefix = 0; prefix < prefixCount; prefix++) {
     let inBase = 0, restIndex = prefix;
@@ -57,10 +53,9 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
       const outStart = prefix * (axis > 0 ? outStrides[axis - 1]! : out.size) + s0 * outStrides[axis]!;
       const count = run * outStrides[axis]!;
       const lo = inBase + s0 * permStrides[axis]!;
-      const bx = rt.bind(x, lo, (run - 1) * permStrides[axis]! + rest);
-      const bo = rt.bind(out, outStart, count);
-      const u = new Uniforms().u32(count, rank, outStart, lo, bx.shift, bo.shift, 0, 0, ...dims, ...strides);
-      rt.dispatch(program, [bx, bo], u.bytes(), Math.ceil(count / permuteWorkgroupSize));
+      rt.launch(kernel, {
+        x: rt.bind(x, lo, (run - 1) * permStrides[axis]! + rest), out: rt.bind(out, outStart, count),
+      }, { count, rank, outStart, inLo: lo, ...axes });
     }
   }
   return out;

@@ -42,8 +42,9 @@ export async function fisherInformation(
   { perBatch = false, grams = false, onProgress }: { perBatch?: boolean; grams?: boolean; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<FisherInformation> {
   const rt = model.rt, c = model.config, L = model.weights.layers.length;
-  const head = rt.tensor(new Float32Array(L * c.heads), [L, c.heads]);
-  const neuron = rt.tensor(new Float32Array(L * c.intermediate), [L, c.intermediate]);
+  // With the Gram matrices, the Fisher diagonal is their diagonal: it is not summed twice.
+  const head = grams ? null : rt.tensor(new Float32Array(L * c.heads), [L, c.heads]);
+  const neuron = grams ? null : rt.tensor(new Float32Array(L * c.intermediate), [L, c.intermediate]);
   let headGram = grams ? rt.tensor(new Float32Array(L * c.heads * c.heads), [L, c.heads, c.heads]) : null;
   let neuronGram = grams ? rt.tensor(new Float32Array(L * c.intermediate * c.intermediate), [L, c.intermediate, c.intermediate]) : null;
   // G_l += g_lᵀ g_l for every layer at once: gradients [batch, L, k] as [L, batch, k] (or
@@ -58,8 +59,10 @@ export async function fisherInformation(
     const total = Array.isArray(batches) ? batches.length : 0;
     for (const b of batches) {
       const g = model.maskGradients(b.tokens, b.target);
-      fisherAccumulate(head, g.head, { perBatch });
-      fisherAccumulate(neuron, g.neuron, { perBatch });
+      if (head && neuron) {
+        fisherAccumulate(head, g.head, { perBatch });
+        fisherAccumulate(neuron, g.neuron, { perBatch });
+      }
       if (headGram && neuronGram) {
         const [h, n] = [accumulate(headGram, g.head), accumulate(neuronGram, g.neuron)];
         headGram.dispose();
@@ -72,14 +75,14 @@ export async function fisherInformation(
       if (onProgress) { await rt.sync(); onProgress(++done, Math.max(total, done)); }
     }
     if (examples === 0) throw new WgpruneError('fisherInformation: the sample set is empty');
-    const [h, n] = await Promise.all([head.read(), neuron.read()]);
-    const out: FisherInformation = { head: Float64Array.from(h), neuron: Float64Array.from(n), examples, perBatch };
-    if (headGram && neuronGram) {
-      const split = (data: ArrayLike<number>, k: number) => Array.from({ length: L }, (_, l) => Float64Array.from({ length: k * k }, (_, i) => data[l * k * k + i]!));
-      out.headGrams = split(await headGram.read(), c.heads);
-      out.neuronGrams = split(await neuronGram.read(), c.intermediate);
+    if (head && neuron) {
+      const [h, n] = await Promise.all([head.read(), neuron.read()]);
+      return { head: Float64Array.from(h), neuron: Float64Array.from(n), examples, perBatch };
     }
-    return out;
+    const split = (data: ArrayLike<number>, k: number) => Array.from({ length: L }, (_, l) => Float64Array.from({ length: k * k }, (_, i) => data[l * k * k + i]!));
+    const headGrams = split(await headGram!.read(), c.heads), neuronGrams = split(await neuronGram!.read(), c.intermediate);
+    const diagonals = (gs: Float64Array[], k: number) => Float64Array.from({ length: L * k }, (_, i) => gs[Math.floor(i / k)]![(i % k) * (k + 1)]!);
+    return { head: diagonals(headGrams, c.heads), neuron: diagonals(neuronGrams, c.intermediate), examples, perBatch, headGrams, neuronGrams };
   } finally {
     for (const t of [head, neuron, headGram, neuronGram]) t?.dispose();
   }

@@ -179,7 +179,7 @@ export async function measureLut(rt: Runtime, shape: LutShape, { ffnStep, onProg
   };
   let attention: { kept: number; ms: number }[], ffn: { kept: number; ms: number }[];
   try {
-    attention = await measure(headCounts, (h) => randomLayer(shape, h, 0), (w) => layernormForward(attentionBlock(x, w).residual, w.attentionNorm.gamma, w.attentionNorm.beta, 1e-12).y);
+    attention = await measure(headCounts, (h) => randomLayer(shape, h, 0), (w) => layernormForward(attentionBlock(x, w, w.keptHeads).residual, w.attentionNorm.gamma, w.attentionNorm.beta, 1e-12).y);
     ffn = await measure(neuronCounts, (n) => randomLayer(shape, 0, n), (w) => layernormForward(ffnBlock(x, w).residual, w.outputNorm.gamma, w.outputNorm.beta, 1e-12).y);
   } finally {
     x.dispose();

@@ -191,9 +191,9 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
       for (const s of states) {
         const { batch, seq } = s.batch.tokens, T = batch * seq;
         const out = rt.tidy((): { residual: Tensor; gram?: Tensor; rhs?: Tensor } => {
-          const t = attentionBlock(s.teacher, teacherLayer, s.keyBias);
+          const t = attentionBlock(s.teacher, teacherLayer, teacherLayer.keptHeads, { keyBias: s.keyBias });
           if (!gram || !rhs) return { residual: t.residual };
-          const st = attentionBlock(s.student, student, s.keyBias);
+          const st = attentionBlock(s.student, student, student.keptHeads, { keyBias: s.keyBias });
           const ctx = applyMask(st.context!.reshape([T, kd]), s.tokens, 0);
           const target = sub(sub(t.residual, s.student), student.attentionOutput.bias).reshape([T, c.hidden]);
           const projected = matmul(target, wo); // [T, kd]: b(t) W_o
@@ -247,7 +247,7 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
           const out = rt.tidy((): { teacherOut: Tensor; studentH1: Tensor; gram?: Tensor; rhs?: Tensor } => {
             const th1 = norm1(s.teacherResidual!, teacherLayer);
             const tf = ffnBlock(th1, teacherLayer);
-            const sh1 = norm1(attentionBlock(s.student, student, s.keyBias).residual, student);
+            const sh1 = norm1(attentionBlock(s.student, student, student.keptHeads, { keyBias: s.keyBias }).residual, student);
             const next = { teacherOut: norm2(tf.residual, teacherLayer), studentH1: sh1 };
             if (!ffnGram || !ffnRhs) return next;
             const act = applyMask(linearForward(sh1, student.intermediate, { gelu: true }).reshape([T, k]), s[rows], 0);

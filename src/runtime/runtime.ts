@@ -73,7 +73,8 @@ export interface OpResources {
   free(): void;
 }
 
-type Tidyable = Tensor | readonly Tidyable[] | { readonly [k: string]: Tidyable } | number | string | boolean | null | undefined | void;
+/** What tidy may return: tensors found anywhere inside it pass to the enclosing scope. */
+type Tidyable = Tensor | readonly unknown[] | object | number | string | boolean | null | undefined | void;
 
 const MAP_READ_USAGE = () => GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
 const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;

@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { encoderLayerBackward, encoderLayerForward, type EncoderLayer, type LayerSaved } from '../../src/models/encoder.js';
+import { Tape, encoderLayerBackward, encoderLayerForward, type EncoderLayer } from '../../src/models/encoder.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
 import { assertClose } from '../helpers/compare.js';
@@ -56,12 +56,8 @@ t('a 2-layer encoder with masks: outputs, and per-example mask gradients against
     nms.push(rt.tensor(neuronMask.slice(l * inter, (l + 1) * inter), [inter]));
   }
   let h = rt.tensor(x0, [batch, seq, hidden]);
-  const saved: LayerSaved[] = [];
-  for (let l = 0; l < layers; l++) {
-    const r = encoderLayerForward(h, ws[l]!, { heads, eps }, { keyBias, headMask: hms[l]!, neuronMask: nms[l]! }, true);
-    saved.push(r.saved!);
-    h = r.out;
-  }
+  const tape = new Tape();
+  for (let l = 0; l < layers; l++) h = encoderLayerForward(h, ws[l]!, { heads, eps }, { keyBias, headMask: hms[l]!, neuronMask: nms[l]! }, tape);
   const ref = modelRef(headMask, neuronMask);
   // Two layers of float32 matmuls, softmax and LayerNorm over 8-12 values: 2e-5 of |v| + 0.1.
   assertClose(await h.read(), ref, 'output', { rtol: 2e-5, scales: ref.map((v) => Math.abs(v) + 0.1) });
@@ -70,7 +66,7 @@ t('a 2-layer encoder with masks: outputs, and per-example mask gradients against
   const neuronGrad = rt.tensor(new Float32Array(batch * layers * inter), [batch, layers, inter]);
   let d = rt.tensor(readout, [batch, seq, hidden]);
   for (let l = layers - 1; l >= 0; l--) {
-    d = encoderLayerBackward(saved[l]!, d, ws[l]!, { keyBias, headMask: hms[l]!, neuronMask: nms[l]! }, { head: headGrad, neuron: neuronGrad, layer: l });
+    d = encoderLayerBackward(tape.layers[l]!, d, ws[l]!, { keyBias, headMask: hms[l]!, neuronMask: nms[l]! }, { head: headGrad, neuron: neuronGrad, layer: l });
   }
   const hg = await headGrad.read(), ng = await neuronGrad.read();
 

@@ -1,5 +1,7 @@
 import * as assert from 'uvu/assert';
-import { layernormBackward, layernormForward } from '../../src/ops/layernorm.js';
+import { addLayernormForward, layernormBackward, layernormForward } from '../../src/ops/layernorm.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import type { Tensor } from '../../src/runtime/tensor.js';
 import { assertClose, thrown } from '../helpers/compare.js';
 import { gpuSuite } from '../helpers/gpu.js';
 import { checkGradient, dot } from '../helpers/gradcheck.js';
@@ -19,6 +21,50 @@ function data(rows: number, cols: number, offset = 0) {
     x: f32(rand.uniform(rows * cols, -2 + offset, 2 + offset)), gamma: f32(rand.uniform(cols, 0.5, 1.5)),
     beta: f32(rand.uniform(cols)), dy: f32(rand.uniform(rows * cols)),
   };
+}
+
+/** `values` uploaded at element `offset` of a larger buffer (a view), to test bindings that do not start on a vec4. */
+function at(rt: Runtime, values: ArrayLike<number>, shape: number[], offset: number): Tensor {
+  if (offset === 0) return rt.tensor(values, shape);
+  const whole = rt.tensor(f32([...new Array<number>(offset).fill(7), ...Array.from(values)]), [offset + values.length]);
+  return whole.rows(offset, offset + values.length).reshape(shape);
+}
+
+/**
+ * The fused y = LN(a + b) against a float64 LayerNorm of the exact sum, and the backward
+ * layernormBackward takes from what it saves (dx is the gradient of a and of b).
+ * `viewOffset` places a and gamma at an odd element, so the vec4 kernel cannot be used.
+ */
+async function checkAddLayernorm(rt: Runtime, rows: number, cols: number, eps: number, { offset = 0, viewOffset = 0, tol = {} as { atol?: number } } = {}) {
+  const d = data(rows, cols, offset);
+  const b = f32(rand.uniform(rows * cols));
+  const sum = Float64Array.from(d.x, (v, i) => v + b[i]!);
+  const fwd = addLayernormForward(
+    at(rt, d.x, [rows, cols], viewOffset), rt.tensor(b, [rows, cols]), at(rt, d.gamma, [cols], viewOffset), rt.tensor(d.beta, [cols]), eps,
+  );
+  const ref = layernormRef(sum, d.gamma, d.beta, cols, eps);
+  // The sum is stored in float32, exactly as a separate add would round it.
+  assertClose(await fwd.x.read(), sum.map(Math.fround), 'x = a + b', { rtol: 0 });
+  // Rounding the sum to float32 adds |x| x 6e-8 to the error of x - mean: inside the mean's term.
+  const yScale = Float64Array.from(ref.y, (z, i) => Math.abs(z) + 1 + 1.5 * Math.abs(ref.mean[Math.floor(i / cols)]!) * ref.rstd[Math.floor(i / cols)]!);
+  assertClose(await fwd.y.read(), ref.y, 'y', { rtol, scales: yScale, ...tol });
+  assertClose(await fwd.mean.read(), ref.mean, 'mean', { rtol, scales: Float64Array.from(ref.mean, (z) => Math.abs(z) + 1), ...tol });
+  assertClose(await fwd.rstd.read(), ref.rstd, 'rstd', { rtol: 1e-5, ...tol });
+
+  const bwd = layernormBackward(fwd.x, rt.tensor(d.gamma, [cols]), fwd, rt.tensor(d.dy, [rows, cols]), { params: true });
+  const rb = layernormBackwardRef(sum, d.gamma, d.dy, cols, eps);
+  const dxScale = Float64Array.from(rb.dx, (_, i) => ref.rstd[Math.floor(i / cols)]! * (Math.abs(d.dy[i]! * d.gamma[i % cols]!) + 1));
+  assertClose(await bwd.dx.read(), rb.dx, 'dx', { rtol: 1e-5, scales: dxScale, ...tol });
+  const colScale = Float64Array.from({ length: cols }, (_, c) => {
+    let s = 0;
+    for (let r = 0; r < rows; r++) {
+      const xhat = (sum[r * cols + c]! - ref.mean[r]!) * ref.rstd[r]!;
+      s += Math.abs(d.dy[r * cols + c]!) * (Math.abs(xhat) + 1 + 1.5 * Math.abs(ref.mean[r]!) * ref.rstd[r]!);
+    }
+    return s;
+  });
+  assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol, scales: colScale, ...tol });
+  assertClose(await bwd.dbeta!.read(), rb.dbeta, 'dbeta', { rtol, scales: colScale, ...tol });
 }
 
 // Each suite runs twice: a workgroup per row, and a row per invocation (CPU adapters' default).
@@ -57,6 +103,20 @@ for (const [rows, cols, eps, offset] of [[1, 1, 1e-5, 0], [7, 33, 1e-12, 0], [33
   });
 }
 
+// Rows of 1 and 33 values take the scalar kernel, the others vec4 unless a binding starts off a vec4.
+for (const [rows, cols, eps, offset, viewOffset] of [
+  [1, 1, 1e-5, 0, 0], [7, 33, 1e-12, 0, 0], [33, 100, 1e-12, 0, 0], [5, 768, 1e-12, 100, 0], [3, 3000, 1e-5, 0, 0], [6, 64, 1e-12, 0, 1],
+] as const) {
+  t(`fused add + LayerNorm, ${rows} rows x ${cols}, eps ${eps}${offset ? `, mean ${offset}` : ''}${viewOffset ? ', a and gamma off a vec4' : ''}`, async ({ rt }) => {
+    await checkAddLayernorm(rt, rows, cols, eps, { offset, viewOffset });
+  });
+}
+
+t('fused add + LayerNorm refuses operands of different shapes', ({ rt }) => {
+  const msg = thrown(() => addLayernormForward(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor(new Float32Array(6), [3, 2]), rt.tensor([1, 1, 1], [3]), rt.tensor([0, 0, 0], [3]), 1e-12));
+  assert.match(msg, 'addLayernormForward: tensor[2, 3] f32 and tensor[3, 2] f32 differ in shape');
+});
+
 t('gamma of the wrong size is refused', ({ rt }) => {
   const msg = thrown(() => layernormForward(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor([1, 1], [2]), rt.tensor([0, 0], [2]), 1e-12));
   assert.match(msg, 'layernormForward: gamma [2] does not match the last axis of tensor[2, 3] f32');
@@ -76,6 +136,10 @@ split('rows split over launches, parameter gradients summed over blocks', async 
   const rb = layernormBackwardRef(d.x, d.gamma, d.dy, cols, eps);
   assertClose(await bwd.dx.read(), rb.dx, 'dx', { rtol: 1e-5, atol: 1e-5 });
   assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol: 1e-5, atol: 1e-5 });
+});
+split('fused add + LayerNorm: rows split over launches (vec4 and scalar)', async ({ rt }) => {
+  await checkAddLayernorm(rt, 50, 100, 1e-12, { tol: { atol: 1e-5 } });
+  await checkAddLayernorm(rt, 50, 33, 1e-12, { tol: { atol: 1e-5 } });
 });
 split.run();
 }

@@ -8,7 +8,7 @@ import type { RuntimeStats } from '../../src/runtime/runtime.js';
 import { randomSampleBatches } from '../helpers/batches.js';
 import { assertClose } from '../helpers/compare.js';
 import { gpuSuite } from '../helpers/gpu.js';
-import { Random, seed } from '../helpers/random.js';
+import { Random } from '../helpers/random.js';
 import { makeCheckpoint, smallConfig } from '../reference/model.js';
 
 const rand = new Random();
@@ -130,30 +130,35 @@ const m = gpuSuite('buffer pool under a Fisher pass', { poolFloorBytes: 0 });
 
 m('pooled and live bytes after 100 batches of varied lengths are no more than after 10', async ({ rt }) => {
   const config = smallConfig('BertForSequenceClassification', {
-    num_labels: 2, hidden_size: 64, num_attention_heads: 4, intermediate_size: 128, vocab_size: 40, max_position_embeddings: 64,
+    num_labels: 2, hidden_size: 32, num_attention_heads: 2, intermediate_size: 64, num_hidden_layers: 1, vocab_size: 40, max_position_embeddings: 48,
   });
   const model = await EncoderModel.load(rt, config, makeCheckpoint(rand, config).source);
-  // Lengths 4 ... 64: the first ten batches hold the shortest and the longest, so the peak
-  // is reached by then; the other 90 vary in between and each new length asks for new sizes.
-  const lengths = [64, 4, ...Array.from({ length: 98 }, () => 4 + Math.floor(rand.uniform(1, 0, 61)[0]!))];
-  const batches = lengths.map((seq) => randomSampleBatches(rand, 1, 8, seq)[0]!);
+  // Padded lengths 4 ... 48, a fixed draw (the pool sees only sizes, so its behaviour is the
+  // same every run): the first ten batches hold the shortest and the longest, so the peak of
+  // live bytes is reached by then; the other 90 vary in between, each new length asking for
+  // sizes of its own.
+  const draw = new Random(12);
+  const lengths = [48, 4, ...Array.from({ length: 98 }, () => 4 + Math.floor(draw.uniform(1, 0, 45)[0]!))];
+  const batches = lengths.map((seq) => randomSampleBatches(rand, 1, 4, seq)[0]!);
   const at: Record<number, RuntimeStats> = {};
   const t0 = performance.now();
   const fi = await fisherInformation(model, batches, { onProgress: (done) => { if (done === 10 || done === 100) at[done] = rt.stats(); } });
   const ms = performance.now() - t0;
-  assert.is(fi.examples, 800);
   const [s10, s100] = [at[10]!, at[100]!];
   const mib = (b: number) => `${(b / MiB).toFixed(2)} MiB`;
   console.log(`  after 10 batches: live ${mib(s10.liveBytes)}, free ${mib(s10.freeBytes)} (cap ${mib(s10.freeCapBytes)}), ${s10.createdBuffers} buffers created; `
     + `after 100: live ${mib(s100.liveBytes)}, free ${mib(s100.freeBytes)} (cap ${mib(s100.freeCapBytes)}), ${s100.createdBuffers} created, ${s100.evictedBuffers} evicted (${(ms / 1000).toFixed(1)} s)`);
-  // Slack: 1/16 of what the pool held after 10 batches, for buffers of the same tensors
-  // landing in other sizes (a request may take a buffer up to twice its size class).
-  const slack = (s10.liveBytes + s10.freeBytes) / 16;
-  assert.ok(s100.freeBytes <= s10.freeBytes + slack, `pooled (free) bytes grew from ${mib(s10.freeBytes)} to ${mib(s100.freeBytes)} (seed ${seed})`);
-  assert.ok(s100.liveBytes <= s10.liveBytes + slack, `live bytes grew from ${mib(s10.liveBytes)} to ${mib(s100.liveBytes)} (seed ${seed})`);
+  // Slack: 1/8 of what the pool held after 10 batches. The free list fills up to its cap in
+  // whole buffers (the largest here, a batch's attention scores, is about 8% of the cap),
+  // so after 10 batches it may sit a buffer below the cap it reaches later.
+  const slack = (s10.liveBytes + s10.freeBytes) / 8;
+  assert.ok(s100.freeBytes <= s10.freeBytes + slack, `pooled (free) bytes grew from ${mib(s10.freeBytes)} to ${mib(s100.freeBytes)}`);
+  assert.ok(s100.liveBytes <= s10.liveBytes + slack, `live bytes grew from ${mib(s10.liveBytes)} to ${mib(s100.liveBytes)}`);
   assert.is(s100.liveBuffers, s10.liveBuffers, 'the same tensors are live');
+  assert.is(s100.freeCapBytes, s10.freeCapBytes, 'the peak was reached in the first ten batches');
   assert.ok(s100.freeBytes <= s100.freeCapBytes, 'free bytes under the cap');
   assert.is(s100.retiredBytes, 0, 'evicted buffers were destroyed after their submit');
+  assert.is(fi.examples, 400);
   model.dispose();
 });
 
