@@ -23,6 +23,7 @@ import { opJobs } from './ops.js';
 import { benchPrune } from './prune.js';
 import { benchFisher, fisherPeers, markdownFisher } from './fisher.js';
 import { shareDawnWithPeers } from './adapter.js';
+import { gpuCheck } from './gpu-check.js';
 import { benchLatency, type LoadSst2Mini } from './latency.js';
 import { openCheckpointDirectory } from '../src/io/node.js';
 import { loadModel } from '../src/models/load.js';
@@ -33,6 +34,10 @@ const usage = `usage: npm run bench -- [options]
   --repeat N       measure everything N times, round after round, and report the median
                    of the rounds' medians (default 1; a shared machine is noisy)
   --filter TEXT    only the benchmarks whose 'name shape' contains TEXT (e.g. 3072, QK, solve)
+  --shapes LIST    the matmul shapes, comma-separated: default (BERT-base's projections at 512
+                   tokens, one QKᵀ), fisher (what the Fisher pass runs: M = 32 to 4,096 rows,
+                   K and N of 64 to 3,072, x Wᵀ forward, dy W backward, attention's QKᵀ, PV and
+                   Pᵀ dC batched over 32 x 12 heads), or all
   --kernel NAME    the matmul kernel to use where the shape allows: texture, subgroup or
                    general (default: the runtime's choice for the adapter; see src/ops/matmul.ts)
   --peers LIST     peers to measure beside wgprune, comma-separated (default: all):
@@ -54,6 +59,24 @@ const usage = `usage: npm run bench -- [options]
                    latency, at sequence length 128 (--latency-batches 1,32 for sst2-mini;
                    BERT-base at --latency-big-batches 1; --latency-models sst2-mini,bert-base);
                    with --browser, then in headless Chromium (sst2-mini at batch 1 by default)
+  --fisher         only the Fisher pass (per-example head and neuron mask gradients, squared and
+                   summed: fisherInformation) of sst2-mini and of a BERT-base-shaped model with
+                   random weights over SST-2 training sentences batched as the prune does, in
+                   real tokens per second: wgprune, TF.js's WebGPU autograd (tf.grads) of the
+                   same masked model on the same adapter, and PyTorch on the CPU when a Python
+                   with torch is found ($WGPRUNE_PYTHON, python3, /usr/bin/python3); each
+                   peer's diagonal must agree with ours within 1e-3 of its largest entry (exit
+                   1 otherwise). --fisher-samples N (sst2-mini, default 256),
+                   --fisher-big-samples N (BERT-base, default 64), --fisher-models LIST
+                   (sst2-mini,bert-base), --peers tfjs-webgpu,pytorch-cpu, --json, --markdown
+  --gpu-check      the check to run on a new adapter (about 5 min on a GPU): the adapter, the
+                   kernel tests (test/ops, test/runtime) on it, the matmul bench (--shapes
+                   default,fisher, --time 300 unless given) and --fisher with their peers, and
+                   a BERT-base-shaped prune (random weights, SST-2 sentences with random
+                   labels, constraint 0.5) with each step's time; ends with a summary to paste
+                   into the README. --gpu-check-samples N: the prune's samples (default 2,048;
+                   fewer for a dry run on a software adapter); --filter, --kernel, --no-peers,
+                   --fisher-samples, --fisher-big-samples, --fisher-models are passed on
   --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
                    stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
@@ -78,6 +101,8 @@ const { values } = parseArgs({
     'fisher-samples': { type: 'string', default: '256' },
     'fisher-big-samples': { type: 'string', default: '64' },
     'fisher-models': { type: 'string', default: 'sst2-mini,bert-base' },
+    'gpu-check': { type: 'boolean', default: false },
+    'gpu-check-samples': { type: 'string', default: '2048' },
     'latency-batches': { type: 'string', default: '1,32' },
     'latency-models': { type: 'string', default: 'sst2-mini,bert-base' },
     'latency-big-batches': { type: 'string', default: '1' },
@@ -88,6 +113,21 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(usage);
   process.exit(0);
+}
+if (values['gpu-check']) {
+  const samples = Number(values['gpu-check-samples']);
+  if (!Number.isInteger(samples) || samples < 1) {
+    console.error(`--gpu-check-samples wants a positive integer, got '${values['gpu-check-samples']}'\n${usage}`);
+    process.exit(2);
+  }
+  // What the children take from this command line: only the options given.
+  const given = (name: string) => process.argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  const pass = (names: string[]) => names.filter(given).flatMap((n) => (typeof values[n as keyof typeof values] === 'boolean' ? [`--${n}`] : [`--${n}`, String(values[n as keyof typeof values])]));
+  process.exit(await gpuCheck({
+    samples, constraint: 0.5, timeMs: given('time') ? Number(values.time) : 300,
+    matmulArgs: pass(['filter', 'kernel', 'no-peers']),
+    fisherArgs: pass(['fisher-samples', 'fisher-big-samples', 'fisher-models', 'no-peers']),
+  }));
 }
 if (values.prune) {
   await benchPrune();

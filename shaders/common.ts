@@ -81,6 +81,3 @@ export function powerOfTwoWorkgroup(maxInvocations: number, cap = 256): number {
   while (size > maxInvocations) size /= 2;
   return size;
 }
-
-// TEMPORARY: for shaders not yet converted to descriptions (shaders/kernel.ts adds it itself).
-export { flatWorkgroup } from './kernel.js';

@@ -188,7 +188,7 @@ export const addLayernormForwardKernel = kernelFamily('addLayernormForward', (v:
   const code = /* wgsl */ `
 ${v.rowPerThread ? '' : workgroupReduce(v.size)}
 fn lanes(v: ${T}) -> f32 {
-  return ${v.vec4 ? 'v.x + v.y + v.z' : 'v'};
+  return ${v.vec4 ? 'v.x + v.y + v.z + v.w' : 'v'};
 }
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = ${v.rowPerThread ? `flatWorkgroup(wid, nwg) * ${v.size}u + lid` : 'flatWorkgroup(wid, nwg)'};

@@ -29,7 +29,7 @@ export function findTorchPython(): { python: string } | { skipped: string } {
     const why = r.error ? (r.error as NodeJS.ErrnoException).code ?? r.error.message : r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`;
     tried.push(`${python}: ${why}`);
   }
-  return { skipped: `no Python with torch (${tried.join('; ')}); on Debian: apt-get install python3-torch` };
+  return { skipped: `no Python with torch (${tried.join('; ')}); on Debian: apt-get install python3-torch libopenblas0-pthread` };
 }
 
 export function torchFisher(python: string, m: PlainBert, batches: readonly SampleBatch[], { threads = availableParallelism() } = {}): FisherRun & { maxRssMiB: number } {
@@ -53,6 +53,7 @@ export function torchFisher(python: string, m: PlainBert, batches: readonly Samp
     const r = spawnSync(python, [script, dir], { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) throw new Error(`${python} ${script} exited with ${r.status ?? r.signal}`);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; warmupSeconds: number; head: number[]; neuron: number[]; maxRssKiB: number; torch: string; threads: number; blas: string };
+    if (!/openblas|mkl|blis/i.test(out.blas)) console.log(`PyTorch ran on ${out.blas}: if that is the reference BLAS, it is several times slower than OpenBLAS (apt-get install libopenblas0-pthread)`);
     return {
       implementation: 'pytorch-cpu', adapter: `CPU: ${cpus()[0]?.model.trim() ?? 'unknown'}, ${out.threads} threads (PyTorch ${out.torch}, BLAS ${out.blas})`,
       seconds: out.seconds, warmupSeconds: out.warmupSeconds, head: Float64Array.from(out.head), neuron: Float64Array.from(out.neuron),

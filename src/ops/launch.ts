@@ -40,11 +40,3 @@ export function launchMap(kernel: MapKernel, inputs: Tensor[], params: Readonly<
   }
   return out;
 }
-
-// TEMPORARY: the old program cache, for ops not yet converted to kernel descriptions.
-const programs = new Map<string, import('../runtime/program.js').Program>();
-export function programFor(key: string, make: () => import('../runtime/program.js').Program): import('../runtime/program.js').Program {
-  let p = programs.get(key);
-  if (!p) programs.set(key, (p = make()));
-  return p;
-}

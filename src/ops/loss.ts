@@ -98,7 +98,7 @@ function crossEntropyGrad(op: string, logits: Tensor, labels: Tensor, span: bool
 
 /**
  * [1]: the mean over parts of Σ losses / n (see lossMeanKernel). Labels matter, and are
- * bound, only with `countValid`; with one part, it stands in for the second, unread.
+ * bound, only with `countValid`; with one part, the first also fills the second's bindings, unread.
  */
 function lossMean(parts: { losses: Tensor; labels?: Tensor }[], { countValid = false, span = false, cols = 0 } = {}): Tensor {
   const first = parts[0]!.losses;

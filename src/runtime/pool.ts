@@ -4,15 +4,18 @@
  * varied sequence length) do not grow it without end.
  *
  * - Sizes round up to a class (multiples of 256 bytes, then four classes per power of two),
- *   so the waste is under 25% and near-equal sizes share buffers.
+ *   so a new buffer wastes under 25% and near-equal sizes share buffers.
  * - A request takes the smallest free buffer of at least its class and at most twice it, so
  *   nearby shapes reuse each other's buffers rather than each adding classes of their own.
- * - The free bytes are capped at max(`floorBytes`, the peak of live bytes): no step needs
- *   more spare buffers than were ever live at once to run again without allocating, and the
- *   peak is set by the largest step, not by how many steps ran. Past the cap, the least
- *   recently released buffers go first. Work recorded but not yet submitted may still use an
- *   evicted buffer, so it is only destroyed by `destroyRetired`, which the runtime calls
- *   after its next submit (a destroyed buffer's submitted work still runs to completion).
+ * - The free bytes are capped at max(`floorBytes`, the peak of live bytes requested): no
+ *   step needs more spare buffers than were ever live at once to run again without
+ *   allocating, and the peak is set by the largest step, not by how many steps ran. (It
+ *   counts requests rounded to their class, not the buffers that served them, which may be
+ *   larger: so it depends on the work alone and does not creep up with each reuse of a
+ *   larger buffer.) Past the cap, the least recently released buffers go first.
+ * - Work recorded but not yet submitted may still use an evicted buffer, so it is only
+ *   destroyed by `destroyRetired`, which the runtime calls after its next submit (a
+ *   destroyed buffer's submitted work still runs to completion).
  *
  * All device memory the pool holds is then liveBytes + freeBytes + retiredBytes, with
  * freeBytes ≤ freeCapBytes.
@@ -24,9 +27,12 @@ export interface PoolStats {
   /** Buffers kept for reuse. */
   freeBuffers: number;
   freeBytes: number;
-  /** The most bytes live at once, since the pool was made or last trimmed. */
-  peakLiveBytes: number;
-  /** The most free bytes kept: max(the floor, peakLiveBytes). */
+  /**
+   * The most bytes requested (rounded to size classes) live at once, since the pool was made
+   * or last trimmed; liveBytes may be larger, as a request may take a buffer up to twice its class.
+   */
+  peakRequestBytes: number;
+  /** The most free bytes kept: max(the floor, peakRequestBytes). */
   freeCapBytes: number;
   /** Buffers evicted from the free list, awaiting destruction after the next submit. */
   retiredBuffers: number;
@@ -62,9 +68,12 @@ export class BufferPool {
   private readonly order = new Set<GPUBuffer>();
   private retired: GPUBuffer[] = [];
   private readonly floorBytes: number;
+  /** Live buffers and the size class each was requested at. */
+  private readonly requested = new Map<GPUBuffer, number>();
+  private requestedBytes = 0;
+  private peakRequested = 0;
   private live = 0;
   private liveBytesTotal = 0;
-  private peakLive = 0;
   private freeCount = 0;
   private freeBytesTotal = 0;
   private retiredBytesTotal = 0;
@@ -90,7 +99,9 @@ export class BufferPool {
     }
     this.live++;
     this.liveBytesTotal += buffer.size;
-    if (this.liveBytesTotal > this.peakLive) this.peakLive = this.liveBytesTotal;
+    this.requested.set(buffer, size);
+    this.requestedBytes += size;
+    if (this.requestedBytes > this.peakRequested) this.peakRequested = this.requestedBytes;
     return buffer;
   }
 
@@ -107,6 +118,8 @@ export class BufferPool {
     }
     list.push(buffer);
     this.order.add(buffer);
+    this.requestedBytes -= this.requested.get(buffer) ?? size;
+    this.requested.delete(buffer);
     this.live--;
     this.liveBytesTotal -= size;
     this.freeCount++;
@@ -128,21 +141,21 @@ export class BufferPool {
   trim(): void {
     this.evict(0);
     this.destroyRetired();
-    this.peakLive = this.liveBytesTotal;
+    this.peakRequested = this.requestedBytes;
   }
 
   stats(): PoolStats {
     return {
       liveBuffers: this.live, liveBytes: this.liveBytesTotal,
       freeBuffers: this.freeCount, freeBytes: this.freeBytesTotal,
-      peakLiveBytes: this.peakLive, freeCapBytes: this.freeCap(),
+      peakRequestBytes: this.peakRequested, freeCapBytes: this.freeCap(),
       retiredBuffers: this.retired.length, retiredBytes: this.retiredBytesTotal,
       createdBuffers: this.created, evictedBuffers: this.evicted,
     };
   }
 
   private freeCap(): number {
-    return Math.max(this.floorBytes, this.peakLive);
+    return Math.max(this.floorBytes, this.peakRequested);
   }
 
   /** The most recently released buffer of the smallest free size in [size, 2·size], if any. */

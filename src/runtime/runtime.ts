@@ -3,7 +3,6 @@ import { bytesPerElement, checkDType, hostArrayFor, fromHalfBits, toHalfBits, ty
 import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, ShapeError, WgpruneError } from './errors.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { PipelineCache, grid, packUniforms } from './pipelines.js';
-import { legacyDispatch, legacyScratchTexture } from './program.js';
 import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape, type TensorHost } from './tensor.js';
 import { patientWait } from './poll.js';
 import { fillWordsKernel } from '../../shaders/fill.js';
@@ -321,16 +320,6 @@ export class Runtime {
       bindings: resources, uniforms, workgroups: wg,
     });
     if (this.pending.length >= this.maxPending) this.flush();
-  }
-
-  /** TEMPORARY: the old launch path, for ops not yet converted to kernel descriptions. */
-  dispatch(program: import('./program.js').Program, bindings: Bound[], uniforms: ArrayBuffer, workgroups: number | [number, number, number]): void {
-    legacyDispatch(this, program, bindings, uniforms, workgroups);
-  }
-
-  /** TEMPORARY: see src/runtime/program.ts. */
-  scratchTexture(slot: string, width: number, height: number): GPUTexture {
-    return legacyScratchTexture(this, slot, width, height);
   }
 
   private fillWords(buffer: GPUBuffer, words: number, value: number): void {
