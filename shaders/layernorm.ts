@@ -7,167 +7,165 @@ export interface RowVariant {
   rowPerThread: boolean;
 }
 
+/**
+ * A row-wise kernel's variant with its access width: `vec4` reads and writes four columns
+ * an access (cols a multiple of 4, every row-long binding starting on a vec4). On software
+ * adapters every storage access is a per-lane loop with a bounds check, so a vec4 costs
+ * about as much as a scalar (see mapKernel in common.ts): the vec4 kernels make a quarter
+ * of the accesses. On a GPU they are 16-byte loads, coalesced across a row's workgroup.
+ */
+export interface VecRowVariant extends RowVariant {
+  vec4: boolean;
+}
+
+/** The fused add + LayerNorm's variant. */
+export type AddLayernormVariant = VecRowVariant;
+
 /** Workgroups of a row-wise launch: one a row, or one per `size` rows with a row per invocation. */
 export const rowsDispatch = ({ size, rowPerThread }: RowVariant) => (u: { rows: number }) => (rowPerThread ? Math.ceil(u.rows / size) : u.rows);
 
 /**
- * LayerNorm over the last axis: y = (x - mean) * rstd * gamma + beta, one workgroup a row
- * or (`rowPerThread`, for CPU adapters, see softmax.ts) one invocation a row. Two passes
- * over the row (mean, then the variance of x - mean), which stays accurate when |mean| is
- * large against the spread. Saves mean and rstd for the backward.
+ * The WGSL every row-wise kernel is made of, for one variant (LayerNorm's and softmax's):
+ * `T` (f32 or vec4f; `cols` still counts scalars, `width` counts T), the helpers
+ * (`lanesSum`, `lanesMax` of a T, and the workgroup reductions), the opening of main
+ * (`row` and `width`), a loop over this invocation's columns `c` of the row (in units of
+ * T), the row's total or max of a per-invocation f32, and a block run once a row.
  */
-export const layernormForwardKernel = kernelFamily('layernormForward', (v: RowVariant) => ({
-  name: `layernormForward${v.rowPerThread ? '[row]' : ''}`,
-  bindings: { x: read(), gamma: read(), beta: read(), y: write(), meanOut: write(), rstdOut: write() },
-  uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
-  workgroupSize: v.size,
-  dispatch: rowsDispatch(v),
-  code: v.rowPerThread ? layernormForwardRowCode(v.size) : /* wgsl */ `
-${workgroupReduce(v.size)}
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = flatWorkgroup(wid, nwg);
+export function rowParts(v: VecRowVariant) {
+  const T = v.vec4 ? 'vec4f' : 'f32';
+  const [first, step] = v.rowPerThread ? ['0u', '1u'] : ['lid', `${v.size}u`];
+  return {
+    T,
+    helpers: /* wgsl */ `${v.rowPerThread ? '' : workgroupReduce(v.size)}
+fn lanesSum(v: ${T}) -> f32 {
+  return ${v.vec4 ? 'v.x + v.y + v.z + v.w' : 'v'};
+}
+fn lanesMax(v: ${T}) -> f32 {
+  return ${v.vec4 ? 'max(max(v.x, v.y), max(v.z, v.w))' : 'v'};
+}`,
+    /** The row index (uniform over a row's workgroup, so returning early keeps the barriers uniform). */
+    start: /* wgsl */ `let row = ${v.rowPerThread ? `flatWorkgroup(wid, nwg) * ${v.size}u + lid` : 'flatWorkgroup(wid, nwg)'};
   if (row >= p.rows) { return; }
-  let base = p.xShift + row * p.cols;
-  var s = 0.0;
-  for (var c = lid; c < p.cols; c += ${v.size}u) { s += x[base + c]; }
-  let mean = workgroupSum(s, lid) / f32(p.cols);
-  var v = 0.0;
-  for (var c = lid; c < p.cols; c += ${v.size}u) { let d = x[base + c] - mean; v += d * d; }
-  let rstd = inverseSqrt(workgroupSum(v, lid) / f32(p.cols) + p.eps);
-  let out = p.yShift + row * p.cols;
-  for (var c = lid; c < p.cols; c += ${v.size}u) {
-    y[out + c] = (x[base + c] - mean) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];
-  }
-  if (lid == 0u) {
-    meanOut[p.meanOutShift + row] = mean;
-    rstdOut[p.rstdOutShift + row] = rstd;
-  }
+  let width = p.cols / ${v.vec4 ? 4 : 1}u;`,
+    loop: (body: string) => `for (var c = ${first}; c < width; c += ${step}) {\n    ${body}\n  }`,
+    sum: (x: string) => (v.rowPerThread ? x : `workgroupSum(${x}, lid)`),
+    max: (x: string) => (v.rowPerThread ? x : `workgroupMax(${x}, lid)`),
+    once: (body: string) => `${v.rowPerThread ? '' : 'if (lid == 0u) '}{\n    ${body}\n  }`,
+  };
+}
+
+/** The row-wise kernels' entry point (`wid`, `nwg`, `lid`). */
+export const mainSignature = 'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32)';
+
+const name = (base: string, v: VecRowVariant) => `${base}${v.vec4 ? '[vec4]' : ''}${v.rowPerThread ? '[row]' : ''}`;
+
+/**
+ * LayerNorm over the last axis: y = (x - mean) * rstd * gamma + beta, one workgroup a row
+ * or (`rowPerThread`, for CPU adapters, see softmax.ts) one invocation a row, scalar or
+ * vec4 (VecRowVariant). Two passes over the row (mean, then the variance of x - mean),
+ * which stays accurate when |mean| is large against the spread. Saves mean and rstd for
+ * the backward.
+ */
+export const layernormForwardKernel = kernelFamily('layernormForward', (v: VecRowVariant) => {
+  const { T, helpers, start, loop, sum, once } = rowParts(v);
+  const vector = read('f32', { vec4: v.vec4 });
+  return {
+    name: name('layernormForward', v),
+    bindings: { x: vector, gamma: vector, beta: vector, y: write('f32', { vec4: v.vec4 }), meanOut: write(), rstdOut: write() },
+    uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
+    workgroupSize: v.size,
+    dispatch: rowsDispatch(v),
+    code: /* wgsl */ `
+${helpers}
+${mainSignature} {
+  ${start}
+  let xb = p.xShift + row * width;
+  var s = ${T}(0.0);
+  ${loop('s += x[xb + c];')}
+  let mean = ${sum('lanesSum(s)')} / f32(p.cols);
+  var q = ${T}(0.0);
+  ${loop('let d = x[xb + c] - mean; q += d * d;')}
+  let rstd = inverseSqrt(${sum('lanesSum(q)')} / f32(p.cols) + p.eps);
+  let yb = p.yShift + row * width;
+  ${loop('y[yb + c] = (x[xb + c] - mean) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];')}
+  ${once('meanOut[p.meanOutShift + row] = mean;\n    rstdOut[p.rstdOutShift + row] = rstd;')}
 }
 `,
-}));
+  };
+});
 
 /**
  * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma and
- * xhat = (x - mean) * rstd, a row per workgroup or per invocation.
+ * xhat = (x - mean) * rstd, a row per workgroup or per invocation, scalar or vec4.
  */
-export const layernormBackwardKernel = kernelFamily('layernormBackward', (v: RowVariant) => ({
-  name: `layernormBackward${v.rowPerThread ? '[row]' : ''}`,
-  bindings: { x: read(), gamma: read(), meanIn: read(), rstdIn: read(), dy: read(), dx: write() },
-  uniforms: { rows: 'u32', cols: 'u32' },
-  workgroupSize: v.size,
-  dispatch: rowsDispatch(v),
-  code: v.rowPerThread ? layernormBackwardRowCode(v.size) : /* wgsl */ `
-${workgroupReduce(v.size)}
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = flatWorkgroup(wid, nwg);
-  if (row >= p.rows) { return; }
+export const layernormBackwardKernel = kernelFamily('layernormBackward', (v: VecRowVariant) => {
+  const { T, helpers, start, loop, sum } = rowParts(v);
+  const vector = read('f32', { vec4: v.vec4 });
+  return {
+    name: name('layernormBackward', v),
+    bindings: { x: vector, gamma: vector, meanIn: read(), rstdIn: read(), dy: vector, dx: write('f32', { vec4: v.vec4 }) },
+    uniforms: { rows: 'u32', cols: 'u32' },
+    workgroupSize: v.size,
+    dispatch: rowsDispatch(v),
+    code: /* wgsl */ `
+${helpers}
+${mainSignature} {
+  ${start}
   let mean = meanIn[p.meanInShift + row];
   let rstd = rstdIn[p.rstdInShift + row];
-  let xb = p.xShift + row * p.cols;
-  let db = p.dyShift + row * p.cols;
-  var sg = 0.0;
-  var sgx = 0.0;
-  for (var c = lid; c < p.cols; c += ${v.size}u) {
-    let g = dy[db + c] * gamma[p.gammaShift + c];
-    sg += g;
-    sgx += g * (x[xb + c] - mean) * rstd;
-  }
+  let xb = p.xShift + row * width;
+  let db = p.dyShift + row * width;
+  var sg = ${T}(0.0);
+  var sgx = ${T}(0.0);
+  ${loop('let g = dy[db + c] * gamma[p.gammaShift + c];\n    sg += g;\n    sgx += g * (x[xb + c] - mean);')}
   let n = f32(p.cols);
-  let meanG = workgroupSum(sg, lid) / n;
-  let meanGX = workgroupSum(sgx, lid) / n;
-  let ob = p.dxShift + row * p.cols;
-  for (var c = lid; c < p.cols; c += ${v.size}u) {
-    let g = dy[db + c] * gamma[p.gammaShift + c];
-    let xhat = (x[xb + c] - mean) * rstd;
-    dx[ob + c] = rstd * (g - meanG - xhat * meanGX);
-  }
+  let meanG = ${sum('lanesSum(sg)')} / n;
+  let meanGX = ${sum('lanesSum(sgx)')} * rstd / n;
+  let ob = p.dxShift + row * width;
+  ${loop('let g = dy[db + c] * gamma[p.gammaShift + c];\n    dx[ob + c] = rstd * (g - meanG - (x[xb + c] - mean) * rstd * meanGX);')}
 }
 `,
-}));
+  };
+});
+
+/** The parameter backward's variant: its workgroup size, and vec4 accesses (four columns a thread). */
+export interface ParamsBackwardVariant {
+  size: number;
+  vec4: boolean;
+}
 
 /**
  * dgamma[c] = Σ_rows dy * xhat and dbeta[c] = Σ_rows dy for one block of rows, one
- * thread a column (reads coalesce across threads). Blocks' partial sums are added after.
+ * thread a column, or four (`vec4`); reads coalesce across threads. Blocks' partial sums
+ * are added after.
  */
-export const layernormParamsBackwardKernel = kernelFamily('layernormParamsBackward', (size: number) => ({
-  name: 'layernormParamsBackward',
-  bindings: { x: read(), meanIn: read(), rstdIn: read(), dy: read(), dgamma: write(), dbeta: write() },
-  uniforms: { rows: 'u32', cols: 'u32' },
-  workgroupSize: size,
-  dispatch: (u) => Math.ceil(u.cols / size),
-  code: /* wgsl */ `
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+export const layernormParamsBackwardKernel = kernelFamily('layernormParamsBackward', ({ size, vec4 }: ParamsBackwardVariant) => {
+  const T = vec4 ? 'vec4f' : 'f32';
+  const w = vec4 ? 4 : 1;
+  return {
+    name: `layernormParamsBackward${vec4 ? '[vec4]' : ''}`,
+    bindings: { x: read('f32', { vec4 }), meanIn: read(), rstdIn: read(), dy: read('f32', { vec4 }), dgamma: write('f32', { vec4 }), dbeta: write('f32', { vec4 }) },
+    uniforms: { rows: 'u32', cols: 'u32' },
+    workgroupSize: size,
+    dispatch: (u) => Math.ceil(u.cols / w / size),
+    code: /* wgsl */ `
+${mainSignature} {
   let c = flatWorkgroup(wid, nwg) * ${size}u + lid;
-  if (c >= p.cols) { return; }
-  var sg = 0.0;
-  var sb = 0.0;
+  let width = p.cols / ${w}u;
+  if (c >= width) { return; }
+  var sg = ${T}(0.0);
+  var sb = ${T}(0.0);
   for (var r = 0u; r < p.rows; r++) {
-    let d = dy[p.dyShift + r * p.cols + c];
-    sg += d * (x[p.xShift + r * p.cols + c] - meanIn[p.meanInShift + r]) * rstdIn[p.rstdInShift + r];
+    let d = dy[p.dyShift + r * width + c];
+    sg += d * (x[p.xShift + r * width + c] - meanIn[p.meanInShift + r]) * rstdIn[p.rstdInShift + r];
     sb += d;
   }
   dgamma[p.dgammaShift + c] = sg;
   dbeta[p.dbetaShift + c] = sb;
 }
 `,
-}));
-
-/** The forward's code with one invocation a row and no barriers, for CPU adapters (see softmax.ts). */
-function layernormForwardRowCode(size: number): string {
-  return /* wgsl */ `
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = flatWorkgroup(wid, nwg) * ${size}u + lid;
-  if (row >= p.rows) { return; }
-  let base = p.xShift + row * p.cols;
-  var s = 0.0;
-  for (var c = 0u; c < p.cols; c++) { s += x[base + c]; }
-  let mean = s / f32(p.cols);
-  var v = 0.0;
-  for (var c = 0u; c < p.cols; c++) { let d = x[base + c] - mean; v += d * d; }
-  let rstd = inverseSqrt(v / f32(p.cols) + p.eps);
-  let out = p.yShift + row * p.cols;
-  for (var c = 0u; c < p.cols; c++) {
-    y[out + c] = (x[base + c] - mean) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];
-  }
-  meanOut[p.meanOutShift + row] = mean;
-  rstdOut[p.rstdOutShift + row] = rstd;
-}
-`;
-}
-
-/** The input backward's code with one invocation a row, for CPU adapters. */
-function layernormBackwardRowCode(size: number): string {
-  return /* wgsl */ `
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = flatWorkgroup(wid, nwg) * ${size}u + lid;
-  if (row >= p.rows) { return; }
-  let mean = meanIn[p.meanInShift + row];
-  let rstd = rstdIn[p.rstdInShift + row];
-  let xb = p.xShift + row * p.cols;
-  let db = p.dyShift + row * p.cols;
-  var sg = 0.0;
-  var sgx = 0.0;
-  for (var c = 0u; c < p.cols; c++) {
-    let g = dy[db + c] * gamma[p.gammaShift + c];
-    sg += g;
-    sgx += g * (x[xb + c] - mean) * rstd;
-  }
-  let n = f32(p.cols);
-  let meanG = sg / n;
-  let meanGX = sgx / n;
-  let ob = p.dxShift + row * p.cols;
-  for (var c = 0u; c < p.cols; c++) {
-    let g = dy[db + c] * gamma[p.gammaShift + c];
-    dx[ob + c] = rstd * (g - meanG - (x[xb + c] - mean) * rstd * meanGX);
-  }
-}
-`;
-}
-
-/** The fused add + LayerNorm's variant: a row mapping, and vec4 accesses (cols a multiple of 4, every binding on a vec4). */
-export interface AddLayernormVariant extends RowVariant {
-  vec4: boolean;
-}
+  };
+});
 
 /**
  * LayerNorm of a residual sum, y = LN(a + b), in one launch: the residual add and the
@@ -182,45 +180,10 @@ export interface AddLayernormVariant extends RowVariant {
  * workgroup or (`rowPerThread`) per invocation, as the other row-wise kernels.
  */
 export const addLayernormForwardKernel = kernelFamily('addLayernormForward', (v: AddLayernormVariant) => {
-  const T = v.vec4 ? 'vec4f' : 'f32';
-  const width = v.vec4 ? 4 : 1;
-  const [first, step, total] = v.rowPerThread ? ['0u', '1u', (x: string) => x] : ['lid', `${v.size}u`, (x: string) => `workgroupSum(${x}, lid)`];
-  const code = /* wgsl */ `
-${v.rowPerThread ? '' : workgroupReduce(v.size)}
-fn lanes(v: ${T}) -> f32 {
-  return ${v.vec4 ? 'v.x + v.y + v.z + v.w' : 'v'};
-}
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = ${v.rowPerThread ? `flatWorkgroup(wid, nwg) * ${v.size}u + lid` : 'flatWorkgroup(wid, nwg)'};
-  if (row >= p.rows) { return; }
-  let width = p.cols / ${width}u;
-  let ab = p.aShift + row * width;
-  let bb = p.bShift + row * width;
-  let xb = p.xOutShift + row * width;
-  var s = ${T}(0.0);
-  for (var c = ${first}; c < width; c += ${step}) {
-    let x = a[ab + c] + b[bb + c];
-    xOut[xb + c] = x;
-    s += x;
-  }
-  // Each invocation reads back only the sums it wrote itself.
-  let mean = ${total('lanes(s)')} / f32(p.cols);
-  var q = ${T}(0.0);
-  for (var c = ${first}; c < width; c += ${step}) { let d = xOut[xb + c] - ${T}(mean); q += d * d; }
-  let rstd = inverseSqrt(${total('lanes(q)')} / f32(p.cols) + p.eps);
-  let out = p.yShift + row * width;
-  for (var c = ${first}; c < width; c += ${step}) {
-    y[out + c] = (xOut[xb + c] - ${T}(mean)) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];
-  }
-  ${v.rowPerThread ? '' : 'if (lid == 0u) '}{
-    meanOut[p.meanOutShift + row] = mean;
-    rstdOut[p.rstdOutShift + row] = rstd;
-  }
-}
-`;
+  const { T, helpers, start, loop, sum, once } = rowParts(v);
   const vector = read('f32', { vec4: v.vec4 });
   return {
-    name: `addLayernormForward${v.vec4 ? '[vec4]' : ''}${v.rowPerThread ? '[row]' : ''}`,
+    name: name('addLayernormForward', v),
     bindings: {
       a: vector, b: vector, gamma: vector, beta: vector,
       y: write('f32', { vec4: v.vec4 }), xOut: write('f32', { vec4: v.vec4 }), meanOut: write(), rstdOut: write(),
@@ -228,6 +191,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
     workgroupSize: v.size,
     dispatch: rowsDispatch(v),
-    code,
+    code: /* wgsl */ `
+${helpers}
+${mainSignature} {
+  ${start}
+  let ab = p.aShift + row * width;
+  let bb = p.bShift + row * width;
+  let xb = p.xOutShift + row * width;
+  var s = ${T}(0.0);
+  ${loop('let x = a[ab + c] + b[bb + c];\n    xOut[xb + c] = x;\n    s += x;')}
+  // Each invocation reads back only the sums it wrote itself.
+  let mean = ${sum('lanesSum(s)')} / f32(p.cols);
+  var q = ${T}(0.0);
+  ${loop('let d = xOut[xb + c] - mean; q += d * d;')}
+  let rstd = inverseSqrt(${sum('lanesSum(q)')} / f32(p.cols) + p.eps);
+  let yb = p.yShift + row * width;
+  ${loop('y[yb + c] = (xOut[xb + c] - mean) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];')}
+  ${once('meanOut[p.meanOutShift + row] = mean;\n    rstdOut[p.rstdOutShift + row] = rstd;')}
+}
+`,
   };
 });

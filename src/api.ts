@@ -6,6 +6,12 @@
 export { createRuntime, type Runtime, type RuntimeOptions } from './runtime/runtime.js';
 export { describeAdapter, type AdapterReport, type DeviceFeatures, type DeviceLimits } from './runtime/gpu.js';
 export type { Tensor } from './runtime/tensor.js';
+// Kernel tuning per adapter (src/ops/autotune.ts); the Node entry adds the cache file.
+export {
+  tuneKernels, modelWorkload, memoryTuningCache, type TuneKernelsOptions, type KernelTuning, type Workload,
+  type WorkloadMatmul, type WorkloadRows, type TuningCache, type CachedChoice, type Timer, type Trial,
+} from './ops/autotune.js';
+export type { MatmulKernel } from './ops/matmul.js';
 
 // Models and tokenizers.
 export { openModelFiles, filesToBlobs, type ModelFiles, type OpenedModel, type OpenModelOptions } from './open.js';

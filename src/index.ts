@@ -9,6 +9,7 @@ import type { Runtime } from './runtime/runtime.js';
 
 export * from './api.js';
 export { readGlueTsv, readSquadJson, writeFolder };
+export { fileTuningCache, defaultTuningFile, type FileTuningCacheOptions } from './io/tuning-file.js';
 
 /** Model and tokenizer from a Hugging Face model folder on disk. */
 export async function openModelFolder(rt: Runtime, path: string, options: OpenModelOptions = {}): Promise<OpenedModel> {

@@ -25,12 +25,13 @@ export interface JobRequest {
 export type ToWorker = { type: 'prune'; job: JobRequest };
 
 /** The page's steps, in order. */
-export const STEPS = ['load', 'samples', 'lut', 'fisher', 'search', 'tune', 'export', 'dev', 'latency', 'files', 'sweep'] as const;
+export const STEPS = ['load', 'samples', 'kernels', 'lut', 'fisher', 'search', 'tune', 'export', 'dev', 'latency', 'files', 'sweep'] as const;
 export type StepName = (typeof STEPS)[number];
 
 export const STEP_LABELS: Record<StepName, string> = {
   load: 'Load the model and data',
   samples: 'Draw the sample set',
+  kernels: 'Kernel tuning for this adapter',
   lut: 'Latency table (for a latency constraint)',
   fisher: 'Fisher information (step 1)',
   search: 'Search and rearrangement (steps 2-3)',

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { readGlueTsv, readSquadJson } from '../data/files.js';
 import type { GlueTask } from '../data/glue.js';
 import { checkOutputFolder, directoryFolder, writeFolder } from '../io/node.js';
+import { fileTuningCache } from '../io/tuning-file.js';
 import type { EncoderModel } from '../models/model.js';
 import { lutMismatch, type LatencyLut } from '../prune/latency.js';
 import { countKept, pruneJob } from '../prune/report.js';
@@ -46,7 +47,11 @@ with the tuned mask values folded into its weights, written as a Hugging Face fo
   --batch-size N      sequences per batch (default 32; 12 for SQuAD)
   --max-length N      tokens per sequence (default 128; 384 for SQuAD)
   --doc-stride N      SQuAD: tokens of context shared by overlapping windows (default 128)
-  --adapter NAME      Dawn adapter (e.g. llvmpipe)`;
+  --adapter NAME      Dawn adapter (e.g. llvmpipe)
+
+Before the Fisher pass, the kernel variants are timed for the model's shapes on this adapter
+and the fastest kept (seconds, once per adapter: cached in
+\${XDG_CACHE_HOME:-~/.cache}/wgprune/tuning.json); WGPRUNE_TUNE=off keeps the defaults.`;
 
 export async function pruneCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -117,6 +122,7 @@ export async function pruneCommand(args: string[]): Promise<void> {
     const job = await pruneJob({
       model, tokenizer, configJson, format, folder: await directoryFolder(modelDir), modelName: modelDir, samplesName: values.samples,
       samples: (squad ? squadSamples : glueSamples)!, ...(glueDev ?? squadDev ? { dev: (glueDev ?? squadDev)! } : {}), started,
+      tuningCache: await fileTuningCache({ warn: (line) => console.error(line) }),
     }, {
       task, constraint, sampleCount, seed, ...(seqLenFlag !== undefined ? { seqLen: seqLenFlag } : {}), perBatch: values['per-batch'] ?? false,
       tune, damping, teacher, tuneFirstAttention: values['tune-first-attention'] ?? false, metric,
@@ -125,6 +131,7 @@ export async function pruneCommand(args: string[]): Promise<void> {
       onSamples: ({ examples, drawnFrom, batches, seqLen }) => {
         console.log(`samples: ${examples} ${squad ? 'features' : 'examples'} from ${drawnFrom} in ${batches.length} batches (seed ${seed}); cost model at ${seqLen.toFixed(2)} tokens`);
       },
+      onKernels: (k) => console.log(`kernels: ${k.line}`),
       onStep: (step) => {
         if (step === 'lut') {
           lutStarted = performance.now();

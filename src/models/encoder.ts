@@ -1,7 +1,7 @@
 import { geluBackward, geluForward } from '../ops/activation.js';
 import { attentionBackward, attentionForward, type AttentionSaved } from '../ops/attention.js';
 import { add } from '../ops/elementwise.js';
-import { layernormBackward, layernormForward, type LayernormSaved } from '../ops/layernorm.js';
+import { addLayernormForward, layernormBackward, layernormForward, type LayernormSaved } from '../ops/layernorm.js';
 import { applyMask, maskGradient } from '../ops/mask.js';
 import { matmul } from '../ops/matmul.js';
 import { ModelError } from '../runtime/errors.js';
@@ -91,61 +91,83 @@ export class Tape {
 }
 
 /**
- * The attention sub-layer up to its residual sum: Attention(x) W_o + b_o + x, before its
- * LayerNorm (docs/method.md, "Where the masks sit"), for any number of heads: all of them
- * (unpruned, masked or not), the kept ones of a physically pruned layer, or none (then
- * x + b_o). Also each head's context before the head mask (mask tuning reads it) and, with
- * `save`, what the backward needs.
+ * A post-LayerNorm sub-layer's result: `out` = LN(residual), with `residual` = the
+ * sub-layer's output + its input (what mask tuning compares), and the LayerNorm's
+ * statistics for the backward. The sum and the LayerNorm are one launch
+ * (addLayernormForward).
  */
-export function attentionBlock(x: Tensor, w: EncoderLayer, heads: number, masks: LayerMasks = {}, save = false): { residual: Tensor; context?: Tensor; saved?: AttentionSaved } {
-  if (heads === 0) {
+export interface BlockOutput {
+  out: Tensor;
+  residual: Tensor;
+  norm: LayernormSaved;
+}
+
+/** LN(y + x) with the norm's parameters, fused; a sub-layer without units adds its bias alone. */
+function residualNorm(y: Tensor, x: Tensor, norm: Norm, eps: number): BlockOutput {
+  const n = addLayernormForward(y, x, norm.gamma, norm.beta, eps);
+  return { out: n.y, residual: n.x, norm: { mean: n.mean, rstd: n.rstd } };
+}
+
+function biasNorm(x: Tensor, bias: Tensor, norm: Norm, eps: number): BlockOutput {
+  const residual = add(x, bias);
+  const n = layernormForward(residual, norm.gamma, norm.beta, eps);
+  return { out: n.y, residual, norm: { mean: n.mean, rstd: n.rstd } };
+}
+
+/**
+ * The attention block: h1 = LN(Attention(x) W_o + b_o + x) (docs/method.md, "Where the
+ * masks sit"), for any number of heads: all of them (unpruned, masked or not), the kept
+ * ones of a physically pruned layer, or none (then LN(x + b_o)). Also the heads' merged
+ * context [batch, seq, heads·headDim], the input of W_o (mask tuning reads it, without a
+ * head mask) and, with `save`, what the backward needs.
+ */
+export function attentionBlock(x: Tensor, w: EncoderLayer, shape: LayerShape, masks: LayerMasks = {}, save = false): BlockOutput & { context?: Tensor; saved?: AttentionSaved } {
+  if (shape.heads === 0) {
     if (save) throw new ModelError('attentionBlock: a layer without heads has no backward; prune masks, not weights, before computing gradients');
-    return { residual: add(x, w.attentionOutput.bias) };
+    return x.runtime.tidy(() => biasNorm(x, w.attentionOutput.bias, w.attentionNorm, shape.eps));
   }
   return x.runtime.tidy(() => {
     const q = linearForward(x, w.query), k = linearForward(x, w.key), v = linearForward(x, w.value);
-    const att = attentionForward(q, k, v, heads, { ...(masks.keyBias ? { keyBias: masks.keyBias } : {}), ...(masks.headMask ? { headMask: masks.headMask } : {}) });
-    const residual = add(linearForward(att.out, w.attentionOutput), x);
-    return { residual, context: att.saved.context, ...(save ? { saved: att.saved } : {}) };
+    const att = attentionForward(q, k, v, shape.heads, { ...(masks.keyBias ? { keyBias: masks.keyBias } : {}), ...(masks.headMask ? { headMask: masks.headMask } : {}) });
+    const block = residualNorm(linearForward(att.out, w.attentionOutput), x, w.attentionNorm, shape.eps);
+    return { ...block, context: att.out, ...(save ? { saved: att.saved } : {}) };
   });
 }
 
 /**
- * The FFN sub-layer up to its residual sum: (GELU(h1 W1 + b1) ∘ neuronMask) W2 + b2 + h1,
- * for any number of neurons (none: h1 + b2). Also the activation before the mask and, with
- * `save`, GELU's input (inference takes GELU in the matmul's epilogue instead).
+ * The FFN block: out = LN((GELU(h1 W1 + b1) ∘ neuronMask) W2 + b2 + h1), for any number of
+ * neurons (none: LN(h1 + b2)). Also the activation before the mask and, with `save`,
+ * GELU's input (inference takes GELU in the matmul's epilogue instead).
  */
-export function ffnBlock(h1: Tensor, w: EncoderLayer, masks: LayerMasks = {}, save = false): { residual: Tensor; activation?: Tensor; preActivation?: Tensor } {
+export function ffnBlock(h1: Tensor, w: EncoderLayer, eps: number, masks: LayerMasks = {}, save = false): BlockOutput & { activation?: Tensor; preActivation?: Tensor } {
   if (w.intermediate.weight.shape[0] === 0) {
     if (save) throw new ModelError('ffnBlock: a layer without neurons has no backward; prune masks, not weights, before computing gradients');
-    return { residual: add(h1, w.output.bias) };
+    return h1.runtime.tidy(() => biasNorm(h1, w.output.bias, w.outputNorm, eps));
   }
   return h1.runtime.tidy(() => {
     const preActivation = save ? linearForward(h1, w.intermediate) : undefined;
     const activation = preActivation ? geluForward(preActivation) : linearForward(h1, w.intermediate, { gelu: true });
     const masked = masks.neuronMask ? applyMask(activation, masks.neuronMask, -1) : activation;
-    const residual = add(linearForward(masked, w.output), h1);
-    return { residual, activation, ...(preActivation ? { preActivation } : {}) };
+    const block = residualNorm(linearForward(masked, w.output), h1, w.outputNorm, eps);
+    return { ...block, activation, ...(preActivation ? { preActivation } : {}) };
   });
 }
 
 /**
- * A post-LayerNorm BERT layer, h1 = LN(attention block), out = LN(FFN block), whatever its
- * heads and neurons (full, masked or physically pruned are this code with other shapes).
- * With a `tape`, keeps what encoderLayerBackward needs there.
+ * A post-LayerNorm BERT layer: the attention block, then the FFN block, whatever its heads
+ * and neurons (full, masked or physically pruned are this code with other shapes). With a
+ * `tape`, keeps what encoderLayerBackward needs there.
  */
 export function encoderLayerForward(x: Tensor, w: EncoderLayer, shape: LayerShape, masks: LayerMasks = {}, tape?: Tape): Tensor {
   return x.runtime.tidy(() => {
     const save = !!tape;
-    const a = attentionBlock(x, w, shape.heads, masks, save);
-    const n1 = layernormForward(a.residual, w.attentionNorm.gamma, w.attentionNorm.beta, shape.eps);
-    const f = ffnBlock(n1.y, w, masks, save);
-    const n2 = layernormForward(f.residual, w.outputNorm.gamma, w.outputNorm.beta, shape.eps);
+    const a = attentionBlock(x, w, shape, masks, save);
+    const f = ffnBlock(a.out, w, shape.eps, masks, save);
     tape?.push({
-      attention: a.saved!, norm1: { input: a.residual, mean: n1.mean, rstd: n1.rstd },
-      preActivation: f.preActivation!, activation: f.activation!, norm2: { input: f.residual, mean: n2.mean, rstd: n2.rstd },
+      attention: a.saved!, norm1: { input: a.residual, ...a.norm },
+      preActivation: f.preActivation!, activation: f.activation!, norm2: { input: f.residual, ...f.norm },
     });
-    return n2.y;
+    return f.out;
   });
 }
 

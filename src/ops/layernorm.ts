@@ -35,18 +35,32 @@ function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
   return n;
 }
 
-/** LayerNorm over the last axis with affine gamma, beta ([cols]); eps is 1e-12 in BERT. */
+/**
+ * Whether a row-wise launch can read and write vec4s: rows a multiple of 4 long, and every
+ * row-long binding (and gamma, beta) starting on a vec4. A tensor viewed at an element
+ * offset that is not a multiple of 4 takes the scalar kernel.
+ */
+export function vec4Rows(cols: number, bound: Bound[]): boolean {
+  return cols % 4 === 0 && bound.every((b) => b.shift % 4 === 0);
+}
+
+/**
+ * LayerNorm over the last axis with affine gamma, beta ([cols]); eps is 1e-12 in BERT.
+ * Reads and writes vec4s where cols and every binding allow it.
+ */
 export function layernormForward(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): { y: Tensor } & LayernormSaved {
   const op = 'layernormForward';
   const { rows, cols } = rowsOf(op, x, gamma, [beta]);
   if (beta.size !== cols) throw new ShapeError(`${op}: beta ${shapeString(beta.shape)} does not match the last axis of ${x}`);
   const rt = x.runtime;
-  const kernel = layernormForwardKernel(rowVariant(rt));
+  const variant = rowVariant(rt);
   const y = rt.empty(x.shape), mean = rt.empty([rows]), rstd = rt.empty([rows]);
+  const params = { gamma: rt.bind(gamma), beta: rt.bind(beta) };
   for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
-    rt.launch(kernel, {
-      x: rt.bind(x, start * cols, n * cols), gamma, beta, y: rt.bind(y, start * cols, n * cols),
-      meanOut: rt.bind(mean, start, n), rstdOut: rt.bind(rstd, start, n),
+    const block = (t: Tensor) => rt.bind(t, start * cols, n * cols);
+    const vectors: Record<'x' | 'gamma' | 'beta' | 'y', Bound> = { ...params, x: block(x), y: block(y) };
+    rt.launch(layernormForwardKernel({ ...variant, vec4: vec4Rows(cols, Object.values(vectors)) }), {
+      ...vectors, meanOut: rt.bind(mean, start, n), rstdOut: rt.bind(rstd, start, n),
     }, { rows: n, cols, eps });
   }
   return { y, mean, rstd };
@@ -72,8 +86,7 @@ export function addLayernormForward(a: Tensor, b: Tensor, gamma: Tensor, beta: T
     const vectors: Record<'a' | 'b' | 'gamma' | 'beta' | 'y' | 'xOut', Bound> = {
       ...params, a: block(a), b: block(b), y: block(y), xOut: block(x),
     };
-    const vec4 = cols % 4 === 0 && Object.values(vectors).every((v) => v.shift % 4 === 0);
-    rt.launch(addLayernormForwardKernel({ ...variant, vec4 }), {
+    rt.launch(addLayernormForwardKernel({ ...variant, vec4: vec4Rows(cols, Object.values(vectors)) }), {
       ...vectors, meanOut: rt.bind(mean, start, n), rstdOut: rt.bind(rstd, start, n),
     }, { rows: n, cols, eps });
   }
@@ -82,7 +95,8 @@ export function addLayernormForward(a: Tensor, b: Tensor, gamma: Tensor, beta: T
 
 /**
  * Gradients of LayerNorm: dx always; dgamma and dbeta ([cols]) when `params` is set
- * (fine-tuning needs them, pruning does not).
+ * (fine-tuning needs them, pruning does not). Reads and writes vec4s where cols and every
+ * binding allow it.
  */
 export function layernormBackward(
   x: Tensor, gamma: Tensor, saved: LayernormSaved, dy: Tensor, { params = false } = {},
@@ -93,26 +107,32 @@ export function layernormBackward(
   if (saved.mean.size !== rows || saved.rstd.size !== rows) throw new ShapeError(`${op}: saved statistics do not have ${rows} rows`);
   const rt = x.runtime;
   const variant = rowVariant(rt);
-  const kernel = layernormBackwardKernel(variant);
   const dx = rt.empty(x.shape);
   const perLaunch = rowsPerLaunch(rt, cols, op);
+  const boundGamma = rt.bind(gamma);
   for (const [start, n] of spans(rows, perLaunch)) {
-    rt.launch(kernel, {
-      x: rt.bind(x, start * cols, n * cols), gamma, meanIn: rt.bind(saved.mean, start, n), rstdIn: rt.bind(saved.rstd, start, n),
-      dy: rt.bind(dy, start * cols, n * cols), dx: rt.bind(dx, start * cols, n * cols),
+    const block = (t: Tensor) => rt.bind(t, start * cols, n * cols);
+    const vectors: Record<'x' | 'gamma' | 'dy' | 'dx', Bound> = { x: block(x), gamma: boundGamma, dy: block(dy), dx: block(dx) };
+    rt.launch(layernormBackwardKernel({ ...variant, vec4: vec4Rows(cols, Object.values(vectors)) }), {
+      ...vectors, meanIn: rt.bind(saved.mean, start, n), rstdIn: rt.bind(saved.rstd, start, n),
     }, { rows: n, cols });
   }
   if (!params) return { dx };
 
-  const paramsKernel = layernormParamsBackwardKernel(variant.size);
   const blocks = Math.ceil(rows / perLaunch);
   // [blocks, cols] partial sums, summed over blocks after.
   const pg = rt.empty([blocks, cols]), pb = rt.empty([blocks, cols]);
   let block = 0;
   for (const [start, n] of spans(rows, perLaunch)) {
-    rt.launch(paramsKernel, {
-      x: rt.bind(x, start * cols, n * cols), meanIn: rt.bind(saved.mean, start, n), rstdIn: rt.bind(saved.rstd, start, n),
-      dy: rt.bind(dy, start * cols, n * cols), dgamma: rt.bind(pg, block * cols, cols), dbeta: rt.bind(pb, block * cols, cols),
+    const vectors: Record<'x' | 'dy' | 'dgamma' | 'dbeta', Bound> = {
+      x: rt.bind(x, start * cols, n * cols), dy: rt.bind(dy, start * cols, n * cols),
+      dgamma: rt.bind(pg, block * cols, cols), dbeta: rt.bind(pb, block * cols, cols),
+    };
+    const vec4 = vec4Rows(cols, Object.values(vectors));
+    // A thread a column, or four: a small workgroup keeps a few of them busy (768 columns
+    // are 192 threads of vec4).
+    rt.launch(layernormParamsBackwardKernel({ size: vec4 ? Math.min(variant.size, 64) : variant.size, vec4 }), {
+      ...vectors, meanIn: rt.bind(saved.mean, start, n), rstdIn: rt.bind(saved.rstd, start, n),
     }, { rows: n, cols });
     block++;
   }

@@ -31,17 +31,32 @@ const gridStart: GridStart = { batchStart: 0, tileRowStart: 0, tileColStart: 0 }
 /** Which kernel a matmul runs; `Tuning.matmulKernel` can ask for one (tests force each). */
 export type MatmulKernel = 'texture' | 'subgroup' | 'general';
 
+/** What picks a matmul's kernel: one matrix's M, K, N, the transposes, several matrices or one, f16 operands. */
+export interface MatmulShape { M: number; N: number; K: number; transA: boolean; transB: boolean; halves: boolean; batched: boolean }
+
 /**
- * On CPU adapters (one subgroup size of 4..8) the texture kernel, else the subgroup kernel
- * from storage, else the general one; a kernel that cannot take the shape passes to the next.
+ * The key of a shape's class in `Tuning.matmulChoices` (src/ops/autotune.ts): M rounded up
+ * to a power of two, K, N, the transposes, batched or not, f16 operands; e.g.
+ * "1024x256x1024 B^T", "32x32x32 B^T batched".
+ */
+export function matmulShapeClass(s: MatmulShape): string {
+  let m = 1;
+  while (m < s.M) m *= 2;
+  return `${m}x${s.K}x${s.N}${s.transA ? ' A^T' : ''}${s.transB ? ' B^T' : ''}${s.batched ? ' batched' : ''}${s.halves ? ' f16' : ''}`;
+}
+
+/**
+ * The kernel `want` asks for (by default `Tuning.matmulKernel`, else the tuned choice for
+ * the shape's class, else the texture kernel) where the adapter and shape allow it; a kernel
+ * that cannot take the shape passes to the next. On CPU adapters (one subgroup size of 4..8)
+ * the texture kernel, else the subgroup kernel from storage, else the general one:
  * - texture: A with at least 8 rows (fewer would leave most of its 16-row tile clamped
  *   duplicates), K >= 1, and B's rows and texels a row within a texture's side.
  * - subgroup: A untransposed, K and N multiples of 4, at least 8 rows, f32 operands.
  */
-function chooseKernel(rt: Runtime, s: { M: number; N: number; K: number; transA: boolean; transB: boolean; halves: boolean }):
+export function chooseKernel(rt: Runtime, s: MatmulShape, want: MatmulKernel = rt.tuning.matmulKernel ?? rt.tuning.matmulChoices?.[matmulShapeClass(s)] ?? 'texture'):
   { kind: 'texture' | 'subgroup'; lanes: number } | { kind: 'general' } {
   const lanes = subgroupLanes(rt);
-  const want = rt.tuning.matmulKernel ?? 'texture';
   const maxTex = rt.limits.maxTextureDimension2D;
   if (lanes !== null && s.M >= 8) {
     const bSides = s.transB ? [s.N, Math.ceil(s.K / 4)] : [Math.ceil(s.K / 4) * 4, Math.ceil(s.N / 4)];
@@ -123,7 +138,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   }
   const maxDim = rt.limits.maxComputeWorkgroupsPerDimension;
   const maxTex = rt.limits.maxTextureDimension2D;
-  const kernel = chooseKernel(rt, { M, N, K, transA, transB, halves });
+  const kernel = chooseKernel(rt, { M, N, K, transA, transB, halves, batched: batch > 1 });
   // B's texture rows per batch: N as stored for Bᵀ, else K padded to whole texels of A's rows.
   const K4x4 = Math.ceil(K / 4) * 4;
   const bTexRows = transB ? N : K4x4;

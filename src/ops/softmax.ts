@@ -2,10 +2,10 @@ import { powerOfTwoWorkgroup } from '../../shaders/common.js';
 import type { RowVariant } from '../../shaders/layernorm.js';
 import { softmaxBackwardKernel, softmaxForwardKernel } from '../../shaders/softmax.js';
 import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Bound, Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
 import { maxThreadsPerLaunch, spans } from './launch.js';
-import { rowVariant } from './layernorm.js';
+import { rowVariant, vec4Rows } from './layernorm.js';
 
 /**
  * The softmax kernels' variant on this runtime. Rows are short (sequence lengths); 64
@@ -43,6 +43,7 @@ export interface SoftmaxOptions {
 /**
  * softmax(x * scale + bias) over the last axis, scale and mask applied in the same kernel
  * (attention's scores to probabilities is one launch per binding-sized block of rows).
+ * Reads and writes vec4s where cols and every binding (the bias's too) allow it.
  */
 export function softmaxForward(x: Tensor, { scale = 1, bias }: SoftmaxOptions = {}): Tensor {
   const op = 'softmaxForward';
@@ -59,19 +60,19 @@ export function softmaxForward(x: Tensor, { scale = 1, bias }: SoftmaxOptions = 
     rowsPerBatch = rows / batches;
   }
   const rt = x.runtime;
-  const kernel = softmaxForwardKernel({ ...softmaxVariant(rt), hasBias: !!bias });
+  const variant = { ...softmaxVariant(rt), hasBias: !!bias };
   const y = rt.empty(x.shape);
-  // Without a bias the kernel never reads it: x stands in.
+  // Without a bias the kernel never reads it: x stands in (a scalar binding).
   const boundBias = rt.bind(bias ?? x, 0, bias ? bias.size : 1);
   for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
-    rt.launch(kernel, {
-      x: rt.bind(x, start * cols, n * cols), bias: boundBias, y: rt.bind(y, start * cols, n * cols),
-    }, { rows: n, cols, rowsPerBatch, scale, rowStart: start });
+    const bound: Record<'x' | 'bias' | 'y', Bound> = { x: rt.bind(x, start * cols, n * cols), bias: boundBias, y: rt.bind(y, start * cols, n * cols) };
+    const vec4 = vec4Rows(cols, bias ? Object.values(bound) : [bound.x, bound.y]);
+    rt.launch(softmaxForwardKernel({ ...variant, vec4 }), bound, { rows: n, cols, rowsPerBatch, scale, rowStart: start });
   }
   return y;
 }
 
-/** Gradient with respect to x, from the forward output y and the upstream dy. */
+/** Gradient with respect to x, from the forward output y and the upstream dy; vec4 where cols and the bindings allow. */
 export function softmaxBackward(y: Tensor, dy: Tensor, { scale = 1 }: { scale?: number } = {}): Tensor {
   const op = 'softmaxBackward';
   checkF32(op, y, dy);
@@ -80,12 +81,12 @@ export function softmaxBackward(y: Tensor, dy: Tensor, { scale = 1 }: { scale?: 
   if (!cols) throw new ShapeError(`${op}: ${y} has an empty last axis`);
   const rows = y.size / cols;
   const rt = y.runtime;
-  const kernel = softmaxBackwardKernel(softmaxVariant(rt));
+  const variant = softmaxVariant(rt);
   const dx = rt.empty(y.shape);
   for (const [start, n] of spans(rows, rowsPerLaunch(rt, cols, op))) {
-    rt.launch(kernel, {
-      y: rt.bind(y, start * cols, n * cols), dy: rt.bind(dy, start * cols, n * cols), dx: rt.bind(dx, start * cols, n * cols),
-    }, { rows: n, cols, scale });
+    const block = (t: Tensor) => rt.bind(t, start * cols, n * cols);
+    const bound: Record<'y' | 'dy' | 'dx', Bound> = { y: block(y), dy: block(dy), dx: block(dx) };
+    rt.launch(softmaxBackwardKernel({ ...variant, vec4: vec4Rows(cols, Object.values(bound)) }), bound, { rows: n, cols, scale });
   }
   return dx;
 }

@@ -3,7 +3,6 @@ import { maxSequenceLength } from '../models/config.js';
 import { attentionBlock, ffnBlock } from '../models/encoder.js';
 import type { LayerWeights } from '../models/weights.js';
 import type { EncoderModel, TokenBatch } from '../models/model.js';
-import { layernormForward } from '../ops/layernorm.js';
 import { WgpruneError } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -179,8 +178,8 @@ export async function measureLut(rt: Runtime, shape: LutShape, { ffnStep, onProg
   };
   let attention: { kept: number; ms: number }[], ffn: { kept: number; ms: number }[];
   try {
-    attention = await measure(headCounts, (h) => randomLayer(shape, h, 0), (w) => layernormForward(attentionBlock(x, w, w.keptHeads).residual, w.attentionNorm.gamma, w.attentionNorm.beta, 1e-12).y);
-    ffn = await measure(neuronCounts, (n) => randomLayer(shape, 0, n), (w) => layernormForward(ffnBlock(x, w).residual, w.outputNorm.gamma, w.outputNorm.beta, 1e-12).y);
+    attention = await measure(headCounts, (h) => randomLayer(shape, h, 0), (w) => attentionBlock(x, w, { heads: w.keptHeads, eps: 1e-12 }).out);
+    ffn = await measure(neuronCounts, (n) => randomLayer(shape, 0, n), (w) => ffnBlock(x, w, 1e-12).out);
   } finally {
     x.dispose();
   }

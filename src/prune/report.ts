@@ -13,6 +13,7 @@ import type { Tokenizer } from '../io/tokenizer.js';
 import { maxSequenceLength } from '../models/config.js';
 import { EncoderModel } from '../models/model.js';
 import { canonicalTensors } from '../models/weights.js';
+import { kernelTuningReport, modelWorkload, tuneKernels, type KernelTuning, type TuningCache } from '../ops/autotune.js';
 import { WgpruneError } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { checkpointSource, prunedModelFiles } from './export.js';
@@ -118,6 +119,11 @@ export interface PruneJobOptions {
   batchSize?: number;
   maxLength?: number;
   docStride?: number;
+  /**
+   * Time the kernel variants for the model's shapes on this adapter before the Fisher pass
+   * (src/ops/autotune.ts; default on, unless the environment has WGPRUNE_TUNE=off).
+   */
+  kernelTuning?: boolean;
 }
 
 export interface PruneJobInput {
@@ -136,10 +142,12 @@ export interface PruneJobInput {
   dev?: GlueData | SquadData;
   /** performance.now() when the job began (before the model loaded): report.json's seconds.total. */
   started?: number;
+  /** Where kernel tuning keeps its choices (the CLI: a file; default: memory). */
+  tuningCache?: TuningCache;
 }
 
 /** The steps a job goes through, for progress displays. */
-export type PruneJobStep = 'samples' | 'lut' | 'fisher' | 'search' | 'tune' | 'export' | 'dev' | 'latency' | 'files';
+export type PruneJobStep = 'samples' | 'kernels' | 'lut' | 'fisher' | 'search' | 'tune' | 'export' | 'dev' | 'latency' | 'files';
 
 export interface PruneJobHooks {
   /** A step begins (`info` says what it will do). */
@@ -148,6 +156,8 @@ export interface PruneJobHooks {
   onProgress?: (what: string, done: number, total: number) => void;
   /** The sample set is drawn. */
   onSamples?: (s: { batches: SampleBatch[]; examples: number; drawnFrom: number; seqLen: number; meanTokens: number }) => void;
+  /** Kernel tuning is done (or off, or from the cache): `k.line` says which in one line. */
+  onKernels?: (k: KernelTuning) => void;
   /** Steps 1-5 are done (before the dev set is scored). */
   onPruned?: (result: PruneResult) => void;
 }
@@ -213,6 +223,16 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
   const examples = batches.reduce((s, b) => s + b.tokens.batch, 0);
   const drawnFrom = input.samples.examples.length;
   hooks.onSamples?.({ batches, examples, drawnFrom, seqLen, meanTokens });
+
+  // Kernel tuning for the model's shapes at the sample batches' typical size, before any
+  // timed or long step (the latency table, the Fisher pass) runs.
+  const typical = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 1;
+  const workShape = { batch: typical(batches.map((b) => b.tokens.batch)), seq: typical(batches.map((b) => b.tokens.seq)) };
+  hooks.onStep?.('kernels', `kernel variants for this adapter at ${workShape.batch} x ${workShape.seq} tokens`);
+  const kernels = await tuneKernels(rt, modelWorkload(c, workShape), {
+    ...(options.kernelTuning !== undefined ? { tune: options.kernelTuning } : {}), ...(input.tuningCache ? { cache: input.tuningCache } : {}),
+  });
+  hooks.onKernels?.(kernels);
 
   // The latency shape: the table's, else one sequence of 128 tokens (fewer if the model's positions end sooner).
   const defaultSeq = Math.min(128, maxSequenceLength(c));
@@ -291,6 +311,7 @@ export async function pruneJob(input: PruneJobInput, options: PruneJobOptions, h
       task, constraint,
       samples: { file: input.samplesName, drawnFrom, examples, batches: batches.length, seed, batchSize, maxLength, ...(squad ? { docStride } : {}) },
       fisher: found.fisher.perBatch ? 'per batch' : 'per example',
+      kernels: { ...workShape, ...kernelTuningReport(kernels) },
       metric,
       costModel: { seqLen, macsFull: encoderMacs(shape), macsKept: search.macs, fraction: roundTo(search.fraction) },
       ...(lut ? { latencyTable: { adapter: lut.adapter, shape: lut.shape, fit: lut.fit, ...(options.lutFile ? { file: options.lutFile } : { measured: true }), predicted: searchedLatency } } : {}),

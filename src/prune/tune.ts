@@ -4,7 +4,6 @@ import { attentionBlock, ffnBlock, linearForward } from '../models/encoder.js';
 import type { EncoderModel } from '../models/model.js';
 import type { LayerWeights } from '../models/weights.js';
 import { add, mul, sub } from '../ops/elementwise.js';
-import { layernormForward } from '../ops/layernorm.js';
 import { applyMask } from '../ops/mask.js';
 import { matmul } from '../ops/matmul.js';
 import { sum } from '../ops/reduce.js';
@@ -70,7 +69,8 @@ interface BatchState {
   teacher: Tensor;
   student: Tensor;
   /** Kept between the passes over one layer: the teacher's attention sum before LayerNorm and its layer output, the student's attention output. */
-  teacherResidual?: Tensor;
+  /** The teacher's attention block output, kept between a layer's two passes. */
+  teacherH1?: Tensor;
   teacherOut?: Tensor;
   studentH1?: Tensor;
 }
@@ -176,10 +176,8 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
       const teacherLayer = options.teacher ? upload(pruneLayer(cpu, options.teacher.head[l]!, options.teacher.neuron[l]!)) : model.weights.layers[l]!;
       let student = upload(pruneLayer(cpu, head[l]!, neuron[l]!));
       const eps = c.layerNormEps;
-      const norm1 = (x: Tensor, w: LayerWeights) => layernormForward(x, w.attentionNorm.gamma, w.attentionNorm.beta, eps).y;
-      const norm2 = (x: Tensor, w: LayerWeights) => layernormForward(x, w.outputNorm.gamma, w.outputNorm.beta, eps).y;
 
-      // --- attention: the teacher's sums before LayerNorm are kept for the FFN pass ---
+      // --- attention: the teacher's attention output is kept for the FFN pass ---
       let t0 = performance.now();
       const heads = keptIndices(head[l]!);
       const attEntry = (status: TuneLogEntry['status'], extra: Partial<TuneLogEntry> = {}) =>
@@ -190,16 +188,16 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
       let rhs = tuneAttention ? rt.keep(rt.tensor(new Float32Array(kd), [kd])) : undefined;
       for (const s of states) {
         const { batch, seq } = s.batch.tokens, T = batch * seq;
-        const out = rt.tidy((): { residual: Tensor; gram?: Tensor; rhs?: Tensor } => {
-          const t = attentionBlock(s.teacher, teacherLayer, teacherLayer.keptHeads, { keyBias: s.keyBias });
-          if (!gram || !rhs) return { residual: t.residual };
-          const st = attentionBlock(s.student, student, student.keptHeads, { keyBias: s.keyBias });
+        const out = rt.tidy((): { h1: Tensor; gram?: Tensor; rhs?: Tensor } => {
+          const t = attentionBlock(s.teacher, teacherLayer, { heads: teacherLayer.keptHeads, eps }, { keyBias: s.keyBias });
+          if (!gram || !rhs) return { h1: t.out };
+          const st = attentionBlock(s.student, student, { heads: student.keptHeads, eps }, { keyBias: s.keyBias });
           const ctx = applyMask(st.context!.reshape([T, kd]), s.tokens, 0);
           const target = sub(sub(t.residual, s.student), student.attentionOutput.bias).reshape([T, c.hidden]);
           const projected = matmul(target, wo); // [T, kd]: b(t) W_o
-          return { residual: t.residual, gram: add(gram, matmul(ctx, ctx, { transA: true })), rhs: add(rhs, sum(mul(ctx, projected), 0)) };
+          return { h1: t.out, gram: add(gram, matmul(ctx, ctx, { transA: true })), rhs: add(rhs, sum(mul(ctx, projected), 0)) };
         });
-        s.teacherResidual = rt.keep(out.residual);
+        s.teacherH1 = rt.keep(out.h1);
         if (out.gram && out.rhs) {
           gram!.dispose(); rhs!.dispose();
           gram = rt.keep(out.gram); rhs = rt.keep(out.rhs);
@@ -245,18 +243,18 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
         for (const s of states) {
           const { batch, seq } = s.batch.tokens, T = batch * seq;
           const out = rt.tidy((): { teacherOut: Tensor; studentH1: Tensor; gram?: Tensor; rhs?: Tensor } => {
-            const th1 = norm1(s.teacherResidual!, teacherLayer);
-            const tf = ffnBlock(th1, teacherLayer);
-            const sh1 = norm1(attentionBlock(s.student, student, student.keptHeads, { keyBias: s.keyBias }).residual, student);
-            const next = { teacherOut: norm2(tf.residual, teacherLayer), studentH1: sh1 };
+            const th1 = s.teacherH1!;
+            const tf = ffnBlock(th1, teacherLayer, eps);
+            const sh1 = attentionBlock(s.student, student, { heads: student.keptHeads, eps }, { keyBias: s.keyBias }).out;
+            const next = { teacherOut: tf.out, studentH1: sh1 };
             if (!ffnGram || !ffnRhs) return next;
             const act = applyMask(linearForward(sh1, student.intermediate, { gelu: true }).reshape([T, k]), s[rows], 0);
             const target = sub(sub(tf.residual, sh1), student.output.bias).reshape([T, c.hidden]);
             const projected = matmul(target, w2); // [T, k]: b(t) W2
             return { ...next, gram: add(ffnGram, matmul(act, act, { transA: true })), rhs: add(ffnRhs, sum(mul(act, projected), 0)) };
           });
-          s.teacherResidual!.dispose();
-          s.teacherResidual = undefined;
+          s.teacherH1!.dispose();
+          s.teacherH1 = undefined;
           s.teacherOut = rt.keep(out.teacherOut);
           s.studentH1 = rt.keep(out.studentH1);
           if (out.gram && out.rhs) {
@@ -281,7 +279,7 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
       // --- next layer's inputs: the teacher's kept output, the student's FFN on its kept h1 ---
       for (const s of states) {
         if (!stopped && l < L - 1) {
-          const out = rt.keep(rt.tidy(() => norm2(ffnBlock(s.studentH1!, student).residual, student)));
+          const out = rt.keep(rt.tidy(() => ffnBlock(s.studentH1!, student, eps).out));
           if (s.teacher !== s.student) s.teacher.dispose();
           s.student.dispose();
           s.teacher = s.teacherOut!; s.student = out;
@@ -290,7 +288,7 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
         }
         s.studentH1?.dispose();
         s.teacherOut = undefined; s.studentH1 = undefined;
-        s.teacherResidual?.dispose(); s.teacherResidual = undefined;
+        s.teacherH1?.dispose(); s.teacherH1 = undefined;
       }
       release(student);
       if (options.teacher) release(teacherLayer);
@@ -306,7 +304,7 @@ export async function tuneMasks(model: EncoderModel, batches: readonly SampleBat
   } finally {
     for (const w of [...uploaded]) release(w);
     for (const s of states) {
-      for (const t of new Set([s.keyBias, s.tokens, s.first, s.teacher, s.student, s.teacherResidual, s.teacherOut, s.studentH1])) t?.dispose();
+      for (const t of new Set([s.keyBias, s.tokens, s.first, s.teacher, s.student, s.teacherH1, s.teacherOut, s.studentH1])) t?.dispose();
     }
   }
   return { head, neuron, log, ...(stopped ? { stopped } : {}) };

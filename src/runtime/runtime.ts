@@ -23,7 +23,10 @@ export interface RuntimeOptions extends GpuOptions {
    * 64 MiB); past max(this, the peak), the least recently released buffers are freed.
    */
   poolFloorBytes?: number;
-  /** Kernel choices that otherwise follow the adapter; tests force each way. */
+  /**
+   * Kernel choices that otherwise follow the adapter; tests force each way. What is given
+   * here always wins over what kernel tuning (src/ops/autotune.ts) measures.
+   */
   tuning?: Partial<Tuning>;
 }
 
@@ -38,6 +41,12 @@ export interface Tuning {
    * texture kernel on CPU adapters; GPUs run the general one whatever this says.
    */
   matmulKernel?: 'texture' | 'subgroup' | 'general';
+  /**
+   * The matmul kernel per shape class (`matmulShapeClass` in src/ops/matmul.ts), as kernel
+   * tuning (src/ops/autotune.ts) measured it on this adapter; consulted after
+   * `matmulKernel` and before the default. A kernel the shape cannot take passes to the next.
+   */
+  matmulChoices?: Record<string, 'texture' | 'subgroup' | 'general'>;
 }
 
 export interface RuntimeStats extends PoolStats {
@@ -93,6 +102,8 @@ export class Runtime {
   readonly limits: DeviceLimits;
   readonly features: DeviceFeatures;
   readonly tuning: Tuning;
+  /** The choices `RuntimeOptions.tuning` gave: kernel tuning leaves these alone. */
+  readonly explicitTuning: Readonly<Partial<Tuning>>;
   private readonly gpu: Gpu;
   private readonly pool: BufferPool;
   private readonly staging: BufferPool;
@@ -125,6 +136,7 @@ export class Runtime {
     }
     this.poison = options.poison ?? false;
     this.tuning = { rowPerThread: gpu.adapter.software, ...options.tuning };
+    this.explicitTuning = { ...options.tuning };
     this.maxPending = options.maxPendingDispatches ?? 1024;
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), 'tensor', { floorBytes: options.poolFloorBytes });
     this.staging = new BufferPool(this.device, MAP_READ_USAGE(), 'readback');

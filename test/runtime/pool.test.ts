@@ -110,7 +110,7 @@ e('a buffer still read by recorded work is destroyed only after the work is subm
   x.dispose(); // x's buffer is free, and the recorded kernel still reads it
   const before = rt.stats();
   // Tensors of growing sizes, each disposed at once: the free bytes pass the peak of live
-  // bytes (the cap, with no floor), and the least recently released, x's buffer, is evicted.
+  // requests (the cap, with no floor), and the least recently released, x's buffer, is evicted.
   for (let k = 1; k <= 4; k++) rt.empty([n * 4 ** k]).dispose();
   const mid = rt.stats();
   assert.is(mid.submits, before.submits, 'nothing was submitted meanwhile');
@@ -130,8 +130,8 @@ e.run();
 
 // --- a prune's memory does not grow with its sample count -------------------------
 
-// A floor of 0 caps the free list at the peak of live bytes, as for a model whose steps
-// are larger than the default floor (64 MiB) would hold.
+// A floor of 0 caps the free list at the peak of live requests, as it is for a model whose
+// steps need more than the default floor (64 MiB).
 const m = gpuSuite('buffer pool under a Fisher pass', { poolFloorBytes: 0 });
 
 m('pooled and live bytes after 100 batches of varied lengths are no more than after 10', async ({ rt }) => {
@@ -141,7 +141,7 @@ m('pooled and live bytes after 100 batches of varied lengths are no more than af
   const model = await EncoderModel.load(rt, config, makeCheckpoint(rand, config).source);
   // Padded lengths 4 ... 48, a fixed draw (the pool sees only sizes, so its behaviour is the
   // same every run): the first ten batches hold the shortest and the longest, so the peak of
-  // live bytes is reached by then; the other 90 vary in between, each new length asking for
+  // live requests is reached by then; the other 90 vary in between, each new length asking for
   // sizes of its own.
   const draw = new Random(12);
   const lengths = [48, 4, ...Array.from({ length: 98 }, () => 4 + Math.floor(draw.uniform(1, 0, 45)[0]!))];
