@@ -104,7 +104,7 @@ export async function gpuCheck({ samples, timeMs, matmulArgs, fisherArgs, constr
 
     summary.push(
       `GPU check, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${((performance.now() - start) / 1000).toFixed(0)} s in all.`,
-      '', `Adapter: ${adapter}; ${machine}.`, `Limits: ${l.maxStorageBufferBindingSize / 2 ** 20} MiB per storage binding, ${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup; features: ${features}.`,
+      '', `Adapter: ${adapter}; ${machine}.${rt.adapter.software ? ' A software adapter: a dry run of the check, not a GPU measurement.' : ''}`, `Limits: ${l.maxStorageBufferBindingSize / 2 ** 20} MiB per storage binding, ${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup; features: ${features}.`,
       '', `Kernel tests (test/ops, test/runtime, float64 references, Node): ${testLine}.`,
       '', 'Matmul, median GFLOP/s:', '', markdownSummary(matmulRecords).trim() || '(no records)',
       '', 'Fisher pass (per-example mask gradients, the diagonal read back; tokens per second of real tokens):', '', fisherRecords.length ? markdownFisher(fisherRecords) : '(no records)',

@@ -75,8 +75,8 @@ const usage = `usage: npm run bench -- [options]
                    a BERT-base-shaped prune (random weights, SST-2 sentences with random
                    labels, constraint 0.5) with each step's time; ends with a summary to paste
                    into the README. --gpu-check-samples N: the prune's samples (default 2,048;
-                   fewer for a dry run on a software adapter); --filter, --kernel, --no-peers,
-                   --fisher-samples, --fisher-big-samples, --fisher-models are passed on
+                   fewer for a dry run on a software adapter); --filter, --kernel, --time,
+                   --no-peers and the --fisher-* options are passed on
   --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
                    stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
@@ -150,9 +150,12 @@ if (values.fisher) {
     }
     return name;
   });
-  const { records, ok } = await benchFisher({
-    samples: count('fisher-samples'), bigSamples: count('fisher-big-samples'), models: values['fisher-models']!.split(','), peers: chosen,
-  });
+  const fisherModels = values['fisher-models']!.split(',').map((s) => s.trim());
+  if (!fisherModels.length || fisherModels.some((m) => m !== 'sst2-mini' && m !== 'bert-base')) {
+    console.error(`--fisher-models takes sst2-mini and bert-base, comma-separated; not '${values['fisher-models']}'\n${usage}`);
+    process.exit(2);
+  }
+  const { records, ok } = await benchFisher({ samples: count('fisher-samples'), bigSamples: count('fisher-big-samples'), models: fisherModels, peers: chosen });
   if (values.markdown) console.log(`\n${markdownFisher(records)}`);
   if (values.json) {
     writeFileSync(values.json, JSON.stringify(records, null, 2) + '\n');

@@ -3,33 +3,42 @@ import { geluFunction } from './activation.js';
 import { kernelFamily, read, texture, write, type Workgroups } from './kernel.js';
 
 /**
- * What the kernel does to C before storing it: add a bias over columns (nn.Linear), then
- * GELU (BERT's FFN). Fusing them saves two passes over C, which on lavapipe cost about as
- * much per element as reading it.
+ * What the kernel does to C before storing it: add a bias over columns (nn.Linear), add a
+ * tensor of C's shape (`addend`: a residual, or a gradient summed over several products,
+ * dx = dq Wq + dk Wk + dv Wv + ...), then GELU (BERT's FFN). Fusing them saves a pass over
+ * C each, which on lavapipe costs about as much per element as reading it.
  */
 export interface Epilogue {
   bias?: boolean;
+  addend?: boolean;
   gelu?: boolean;
 }
 
-/** The bindings after A and B: [bias], then c, as f32 or as vec4s. */
+/** The bindings after A and B: [bias], [addend], then c, as f32 or as vec4s. */
 function outputsOf(e: Epilogue, vec4: boolean) {
-  return { ...(e.bias ? { bias: read('f32', { vec4 }) } : {}), c: write('f32', { vec4 }) };
+  return {
+    ...(e.bias ? { bias: read('f32', { vec4 }) } : {}), ...(e.addend ? { addend: read('f32', { vec4 }) } : {}),
+    c: write('f32', { vec4 }),
+  };
 }
 
-/** `fn epilogue(v, col) -> T`: bias at column (or vec4 column) `col`, then GELU. */
+/**
+ * `fn epilogue(v, col, at) -> T`: bias at column (or vec4 column) `col`, the addend at
+ * element (or vec4) `at` of C (C's layout, before its shift), then GELU.
+ */
 function epilogueOf(e: Epilogue, T: 'f32' | 'vec4f'): string {
   return `${e.gelu ? geluFunction(T) : ''}
-fn epilogue(v: ${T}, col: u32) -> ${T} {
+fn epilogue(v: ${T}, col: u32, at: u32) -> ${T} {
   var r = v;
   ${e.bias ? 'r += bias[p.biasShift + col];' : ''}
+  ${e.addend ? 'r += addend[p.addendShift + at];' : ''}
   ${e.gelu ? 'r = gelu(r);' : ''}
   return r;
 }`;
 }
 
 /** The kernel's name suffix for its epilogue. */
-const epilogueTag = (e: Epilogue) => `${e.bias ? ',+bias' : ''}${e.gelu ? ',gelu' : ''}`;
+const epilogueTag = (e: Epilogue) => `${e.bias ? ',+bias' : ''}${e.addend ? ',+addend' : ''}${e.gelu ? ',gelu' : ''}`;
 
 /**
  * Uniforms of every matmul kernel (elements; only the bindings' shifts, filled by the
@@ -121,13 +130,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     acc2 += loadA(aBase, r.z, k) * bk;
     acc3 += loadA(aBase, r.w, k) * bk;
   }
-  let cBase = p.cShift + batch * p.cBatchStride;
+  let cBase = batch * p.cBatchStride;
   let acc = array<vec4f, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
     let row = row0 + i;
     if (row < p.M) {
       for (var j = 0u; j < 4u; j++) {
-        if (col0 + j < p.N) { c[cBase + row * p.N + col0 + j] = epilogue(acc[i][j], col0 + j); }
+        if (col0 + j < p.N) { let at = cBase + row * p.N + col0 + j; c[p.cShift + at] = epilogue(acc[i][j], col0 + j, at); }
       }
     }
   }
@@ -245,12 +254,12 @@ function subgroupCode(v: MatmulSubgroupVariant, operands: 'storage' | 'texture',
     unrolled.push(`{ ${loadB(`k4 + ${l}u`)}`);
     unrolled.push(...fmas((i, c) => `subgroupBroadcast(a${i}.${xyzw[c]}, ${l}u)`), '}');
   }
-  const storeVec4s = `let cBase = p.cShift + batch * (p.cBatchStride / 4u);
-  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { c[cBase + (row0 + ${i}u) * N4 + colLane + ${j}u] = epilogue(acc${i}_${j}, colLane + ${j}u); }`).join(' ')} }`).join('\n  ')}`;
+  const storeVec4s = `let cBase = batch * (p.cBatchStride / 4u);
+  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { let at = cBase + (row0 + ${i}u) * N4 + colLane + ${j}u; c[p.cShift + at] = epilogue(acc${i}_${j}, colLane + ${j}u, at); }`).join(' ')} }`).join('\n  ')}`;
   // C in scalars: N need not be a multiple of 4 here.
-  const storeScalars = `let cBase = p.cShift + batch * p.cBatchStride;
+  const storeScalars = `let cBase = batch * p.cBatchStride;
   ${rows.map((i) => `if (row0 + ${i}u < p.M) { let cRow = cBase + (row0 + ${i}u) * p.N; ${cols.map((j) => range(4).map((e) =>
-    `if (4u * (colLane + ${j}u) + ${e}u < p.N) { c[cRow + 4u * (colLane + ${j}u) + ${e}u] = epilogue(acc${i}_${j}.${xyzw[e]}, 4u * (colLane + ${j}u) + ${e}u); }`).join(' ')).join(' ')} }`).join('\n  ')}`;
+    `if (4u * (colLane + ${j}u) + ${e}u < p.N) { let at = cRow + 4u * (colLane + ${j}u) + ${e}u; c[p.cShift + at] = epilogue(acc${i}_${j}.${xyzw[e]}, 4u * (colLane + ${j}u) + ${e}u, at); }`).join(' ')).join(' ')} }`).join('\n  ')}`;
   const declareT = rows.map((i) => cols.map((j) => `var t${i}_${j} = acc${i}_${j};`).join(' ')).join('\n    ');
   const storeT = rows.map((i) => cols.map((j) => `acc${i}_${j} = t${i}_${j};`).join(' ')).join('\n    ');
   return /* wgsl */ `

@@ -45,8 +45,7 @@ ${helpers}
 ${mainSignature} {
   ${start}
   let xb = p.xShift + row * width;
-  let yb = p.yShift + row * width;
-  ${v.hasBias ? 'let bb = p.biasShift + ((p.rowStart + row) / p.rowsPerBatch) * width;' : ''}
+  let yb = p.yShift + row * width;${v.hasBias ? '\n  let bb = p.biasShift + ((p.rowStart + row) / p.rowsPerBatch) * width;' : ''}
   var m = ${T}(bitcast<f32>(0xff7fffffu));
   var s = ${T}(0.0);
   ${loop(`let l = ${logit};${v.hasBias ? '\n    y[yb + c] = l;' : ''}

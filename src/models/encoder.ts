@@ -40,9 +40,12 @@ export function linearForward(x: Tensor, l: Linear, { gelu = false } = {}): Tens
   return matmul(x, l.weight, { transB: true, bias: l.bias, gelu });
 }
 
-/** dx = dy W (no weight gradients: pruning never updates weights). */
-export function linearBackward(dy: Tensor, l: Linear): Tensor {
-  return matmul(dy, l.weight);
+/**
+ * dx = dy W, plus `addend` in the same pass (the gradient that other paths send to the same
+ * input). No weight gradients: pruning never updates weights.
+ */
+export function linearBackward(dy: Tensor, l: Linear, addend?: Tensor): Tensor {
+  return matmul(dy, l.weight, addend ? { addend } : {});
 }
 
 export interface LayerMasks {
@@ -190,7 +193,7 @@ export function encoderLayerBackward(saved: LayerSaved, dOut: Tensor, w: Encoder
     if (grads.neuron) maskGradient(saved.activation, dMasked, 2, grads.neuron, grads.layer);
     const dAct = masks.neuronMask ? applyMask(dMasked, masks.neuronMask, -1) : dMasked;
     const dPre = geluBackward(saved.preActivation, dAct);
-    const dH1 = add(linearBackward(dPre, w.intermediate), n2.dx);
+    const dH1 = linearBackward(dPre, w.intermediate, n2.dx);
 
     const n1 = layernormBackward(saved.norm1.input, w.attentionNorm.gamma, saved.norm1, dH1);
     const ag = attentionBackward(saved.attention, linearBackward(n1.dx, w.attentionOutput), {
@@ -198,6 +201,7 @@ export function encoderLayerBackward(saved: LayerSaved, dOut: Tensor, w: Encoder
       ...(grads.head ? { headMaskGrad: grads.head } : {}),
       layer: grads.layer,
     });
-    return add(add(add(linearBackward(ag.dq, w.query), linearBackward(ag.dk, w.key)), linearBackward(ag.dv, w.value)), n1.dx);
+    // dx = dq Wq + dk Wk + dv Wv + the residual's gradient, summed in the matmuls' epilogues.
+    return linearBackward(ag.dv, w.value, linearBackward(ag.dk, w.key, linearBackward(ag.dq, w.query, n1.dx)));
   });
 }

@@ -8,19 +8,21 @@
 // - the row-wise kernels (LayerNorm, softmax, and the mask gradient, which share the flag):
 //   a row per invocation, or a workgroup per row (`Tuning.rowPerThread`, one flag for the
 //   runtime: the variant with the least total time over the workload's row shapes).
-// Each variant: one warm-up run (pipelines compile there), then the median of `repeats`
-// runs (1 when the warm-up took over `slowMs`), each timed from recording the launches
-// until `await rt.sync()` returns. The decisions go into `rt.tuning` (matmulChoices,
+// Each variant: one warm-up run (pipelines compile there), then the median of `repeats` (3)
+// runs, or only the first when it took over `slowMs` (100 ms) or over twice the fastest
+// variant's time so far; each timed from recording the launches until `await rt.sync()`
+// returns. The decisions go into `rt.tuning` (matmulChoices,
 // rowPerThread), under whatever `RuntimeOptions.tuning` gave, which always wins, and into
 // a cache per adapter and shape class (a JSON file in Node, src/io/tuning-file.ts; memory
 // in a browser), so later runs time nothing. `WGPRUNE_TUNE=off` (or `tune: false`) keeps
 // the defaults.
 //
-// Cost: sst2-mini at 32 x 26 tokens is 9 matmul classes (2 or 3 kernels each) and 4 row
-// shapes (2 variants): about 1.5-3 s on lavapipe (2 cores), most of it the linear layers'
-// matmuls and the compiling warm-ups. BERT-base shapes take longer (a linear layer of 832 x
-// 768 x 3072 is ~0.3 s a run there); `budgetMs` (default 20 s) and `maxClasses` (16) bound
-// it, and classes past the bound keep their defaults (and are not cached).
+// Cost: sst2-mini at 32 x 26 tokens is 4 row shapes (2 variants) and 9 matmul classes (2 or
+// 3 kernels each): COST_HERE. Compiling is the rest: a variant's first run compiles its
+// pipelines, and on lavapipe with a cold Mesa shader cache the subgroup matmul kernels take
+// tens of seconds each to compile (they are cached by Mesa on disk after that). `budgetMs`
+// (default 10 s: no variant is begun past it) and `maxClasses` (16) bound a run; a class
+// past the bound keeps its default and is not cached, so later runs finish the tuning.
 import { DeviceLostError, DisposedError, WgpruneError } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -168,6 +170,8 @@ export interface Trial {
   key: string;
   /** A MatmulKernel, or 'rowPerThread' / 'workgroupPerRow'. */
   variant: string;
+  /** The fastest time of this class's variants so far (ms): a variant clearly slower needs no repeats. */
+  bestMs?: number;
 }
 
 /** Times `run` (which records one variant's launches and awaits rt.sync()); returns ms. */
@@ -180,10 +184,17 @@ export interface TuneKernelsOptions {
   cache?: TuningCache | null;
   /** Injected timing (tests); default: a warm-up, then the median of `repeats` timed runs. */
   timer?: Timer;
-  /** Timed runs per variant after the warm-up (default 3; 1 when the warm-up took over `slowMs`). */
+  /**
+   * Timed runs per variant after the warm-up (default 3), cut to 1 when the first took over
+   * `slowMs` (default 100) or over twice the class's fastest so far.
+   */
   repeats?: number;
   slowMs?: number;
-  /** At most this many shape classes timed (default 16), and no new class begun after `budgetMs` (default 20,000). */
+  /**
+   * At most this many shape classes timed (default 16), and no variant begun past `budgetMs`
+   * (default 10,000) after the start: a class past it keeps its default, or the fastest of
+   * the variants timed, and is not cached (a later run times it).
+   */
   maxClasses?: number;
   budgetMs?: number;
 }
@@ -277,9 +288,9 @@ function matmulJob(m: WorkloadMatmul, key: string, variants: MatmulKernel[]): Jo
   };
 }
 
-function rowsJob(r: WorkloadRows, key: string): Job {
+function rowsJob(r: WorkloadRows, key: string, defaultRowPerThread: boolean): Job {
   return {
-    op: 'rows', key, variants: ['rowPerThread', 'workgroupPerRow'], count: r.count,
+    op: 'rows', key, variants: defaultRowPerThread ? ['rowPerThread', 'workgroupPerRow'] : ['workgroupPerRow', 'rowPerThread'], count: r.count,
     setup: (rt) => {
       switch (r.op) {
         case 'layernorm': {
@@ -345,20 +356,22 @@ export async function tuneKernels(rt: Runtime, workload: Workload, options: Tune
   });
   if (options.tune === false || byEnv) return result('off', `kernel tuning off (${byEnv ? 'WGPRUNE_TUNE=off' : 'tune: false'}): the default kernels`, {});
 
-  // The classes to decide: matmuls with a choice the caller did not make, and the row-wise flag unless given.
+  // The classes to decide: the row-wise flag unless given (cheap, and it matters on every
+  // adapter), then the matmuls with a choice the caller did not make. Each class's default
+  // variant comes first: it runs anyway, so its compile is never wasted.
   const jobs: Job[] = [];
-  if (explicit.matmulKernel === undefined) {
-    for (const [key, m] of shapes) {
-      if (explicit.matmulChoices?.[key] !== undefined) continue;
-      const variants = [...new Set((['texture', 'subgroup', 'general'] as const).map((w) => chooseKernel(rt, matmulShape(m), w).kind))];
-      if (variants.length > 1) jobs.push(matmulJob(m, key, variants));
-    }
-  }
   const rowKeys = new Map<string, WorkloadRows>();
   if (explicit.rowPerThread === undefined) {
     for (const r of workload.rows) {
       const key = rowKey(r);
-      if (!rowKeys.has(key)) { rowKeys.set(key, r); jobs.push(rowsJob(r, key)); }
+      if (!rowKeys.has(key)) { rowKeys.set(key, r); jobs.push(rowsJob(r, key, rt.tuning.rowPerThread)); }
+    }
+  }
+  if (explicit.matmulKernel === undefined) {
+    for (const [key, m] of shapes) {
+      if (explicit.matmulChoices?.[key] !== undefined) continue;
+      const variants = [...new Set([chooseKernel(rt, matmulShape(m)).kind, ...(['texture', 'subgroup', 'general'] as const).map((w) => chooseKernel(rt, matmulShape(m), w).kind)])];
+      if (variants.length > 1) jobs.push(matmulJob(m, key, variants));
     }
   }
   if (jobs.length === 0) return result('fixed', 'kernel choices fixed: given by RuntimeOptions.tuning, or one variant per shape on this adapter', {});
@@ -369,12 +382,13 @@ export async function tuneKernels(rt: Runtime, workload: Workload, options: Tune
   }
   const timings: KernelTuning['timings'] = {};
   const measured: Record<string, CachedChoice> = {};
-  const timer = options.timer ?? defaultTimer(options.repeats ?? 3, options.slowMs ?? 200);
-  const maxClasses = options.maxClasses ?? 16, budgetMs = options.budgetMs ?? 20_000;
+  const timer = options.timer ?? defaultTimer(options.repeats ?? 3, options.slowMs ?? 100);
+  const maxClasses = options.maxClasses ?? 16, budgetMs = options.budgetMs ?? 10_000;
+  const overBudget = () => performance.now() - t0 > budgetMs;
   const base = { ...rt.tuning.matmulChoices };
   const baseRowPerThread = rt.tuning.rowPerThread;
   const matmulBest: Record<string, MatmulKernel> = {};
-  let fromCache = 0, timed = 0, skipped = 0;
+  let fromCache = 0, timed = 0, partly = 0, skipped = 0;
   await rt.sync();
   try {
     for (const job of jobs) {
@@ -385,13 +399,15 @@ export async function tuneKernels(rt: Runtime, workload: Workload, options: Tune
         fromCache++;
         continue;
       }
-      if (timed >= maxClasses || performance.now() - t0 > budgetMs) { skipped++; continue; }
+      if (timed + partly >= maxClasses || overBudget()) { skipped++; continue; }
       const { step, inputs } = job.setup(rt);
       const ms: Record<string, number | null> = {};
       let lastError: unknown;
       try {
         await rt.sync();
         for (const variant of job.variants) {
+          // Past the budget, the class is decided from the variants timed so far, and not cached.
+          if (variant !== job.variants[0] && overBudget()) break;
           if (job.op === 'matmul') rt.tuning.matmulChoices = { ...base, [job.key]: variant as MatmulKernel };
           else rt.tuning.rowPerThread = variant === 'rowPerThread';
           const run = async () => {
@@ -399,7 +415,9 @@ export async function tuneKernels(rt: Runtime, workload: Workload, options: Tune
             try { await rt.sync(); } finally { for (const t of outs) t.dispose(); }
           };
           try {
-            ms[variant] = Number((await timer({ op: job.op, key: job.key, variant }, run)).toPrecision(4));
+            const times = Object.values(ms).filter((v): v is number => v !== null);
+            const trial: Trial = { op: job.op, key: job.key, variant, ...(times.length ? { bestMs: Math.min(...times) } : {}) };
+            ms[variant] = Number((await timer(trial, run)).toPrecision(4));
           } catch (e) {
             // A variant that fails here (a driver that cannot compile it) is never chosen; a lost device ends tuning.
             if (e instanceof DeviceLostError || e instanceof DisposedError) throw e;
@@ -412,12 +430,14 @@ export async function tuneKernels(rt: Runtime, workload: Workload, options: Tune
         rt.tuning.matmulChoices = base;
         rt.tuning.rowPerThread = baseRowPerThread;
       }
-      const ok = job.variants.filter((v) => ms[v] !== null);
-      if (ok.length === 0) throw lastError;
-      const best = ok.reduce((a, b) => (ms[b]! < ms[a]! ? b : a));
+      const ok = job.variants.filter((v) => typeof ms[v] === 'number');
+      if (ok.length === 0 && Object.keys(ms).length === job.variants.length) throw lastError;
       timings[job.key] = ms;
-      measured[job.key] = { best, ms };
+      if (ok.length === 0) { partly++; continue; }
+      const best = ok.reduce((a, b) => (ms[b]! < ms[a]! ? b : a));
       if (job.op === 'matmul') matmulBest[job.key] = best as MatmulKernel;
+      if (Object.keys(ms).length < job.variants.length) { partly++; continue; }
+      measured[job.key] = { best, ms };
       timed++;
     }
   } finally {
@@ -429,7 +449,7 @@ export async function tuneKernels(rt: Runtime, workload: Workload, options: Tune
     let known = 0;
     for (const [key, r] of rowKeys) {
       const t = timings[key];
-      if (!t) continue;
+      if (!t || !('rowPerThread' in t && 'workgroupPerRow' in t)) continue;
       known++;
       for (const v of ['rowPerThread', 'workgroupPerRow'] as const) total[v] += r.count * (t[v] ?? Infinity);
     }
@@ -444,21 +464,25 @@ export async function tuneKernels(rt: Runtime, workload: Workload, options: Tune
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   const notes = [
     ...(fromCache ? [`${fromCache} of ${jobs.length} shape classes from the cache`] : []),
-    ...(skipped ? [`${skipped} left at their defaults (past the ${maxClasses}-class or ${budgetMs / 1000} s bound)`] : []),
+    ...(partly || skipped ? [`${partly ? `${partly} timed in part, ` : ''}${skipped} left at their defaults: past the ${budgetMs / 1000} s or ${maxClasses}-class bound, timed on a later run`] : []),
     ...(timed ? [saved || 'not cached'] : []),
   ];
-  if (timed === 0 && skipped === 0) return result('cached', `kernel choices from the cache (${cache!.where})`, timings);
-  return result(timed ? 'tuned' : 'cached', `kernels tuned for this adapter in ${seconds} s (${notes.join('; ')})`, timings);
+  if (timed + partly + skipped === 0) return result('cached', `kernel choices from the cache (${cache!.where})`, timings);
+  return result(timed + partly ? 'tuned' : 'cached', `kernels tuned for this adapter in ${seconds} s (${notes.join('; ')})`, timings);
 }
 
-/** A warm-up run (pipelines compile there), then the median of `repeats` runs, or of one when the warm-up took over `slowMs`. */
+/**
+ * A warm-up run (pipelines compile there), then the median of `repeats` timed runs, or just
+ * the first when it took over `slowMs` (noise is small against it) or over twice the class's
+ * fastest so far (it cannot win).
+ */
 function defaultTimer(repeats: number, slowMs: number): Timer {
-  return async (_trial, run) => {
+  return async (trial, run) => {
     const once = async () => { const t = performance.now(); await run(); return performance.now() - t; };
-    const first = await once();
-    const n = first > slowMs ? 1 : Math.max(1, repeats);
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) times.push(await once());
+    await once();
+    const times = [await once()];
+    if (times[0]! > slowMs || (trial.bestMs !== undefined && times[0]! > 2 * trial.bestMs)) return times[0]!;
+    while (times.length < repeats) times.push(await once());
     return median(times);
   };
 }

@@ -73,7 +73,12 @@ export interface MatmulOptions {
   transB?: boolean;
   /** Added to every row of C ([N]), in the same pass (nn.Linear's bias). */
   bias?: Tensor;
-  /** GELU on C (after the bias), in the same pass. */
+  /**
+   * Added to C, of C's shape, in the same pass (after the bias, before GELU): a residual,
+   * or the running sum of a gradient that several products feed.
+   */
+  addend?: Tensor;
+  /** GELU on C (after the bias and addend), in the same pass. */
   gelu?: boolean;
 }
 
@@ -114,9 +119,11 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   // mostly empty, and C's layout is the same.
   if (shared && !transA && batch > 1) {
     const a2 = a.reshape([batch * M, K]), b2 = bBatchDims.length ? b.reshape([bR, bC]) : b;
-    const c2 = matmul(a2, b2, options);
+    const addend2 = options.addend && options.addend.size === batch * M * N ? options.addend.reshape([batch * M, N]) : options.addend;
+    const c2 = matmul(a2, b2, { ...options, ...(addend2 ? { addend: addend2 } : {}) });
     a2.dispose();
     if (b2 !== b) b2.dispose();
+    if (addend2 !== options.addend) addend2?.dispose();
     const c = c2.reshape([...batchDims, M, N]);
     c2.dispose();
     return c;
@@ -126,11 +133,18 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     bias.check('matmul');
     if (bias.dtype !== 'f32' || bias.size !== N) throw new ShapeError(`matmul: bias ${bias} does not have the ${N} f32 values of C's columns`);
   }
+  const addend = options.addend;
+  if (addend) {
+    addend.check('matmul');
+    if (addend.dtype !== 'f32' || shapeString(addend.shape) !== shapeString([...batchDims, M, N])) {
+      throw new ShapeError(`matmul: addend ${addend} is not C's shape ${shapeString([...batchDims, M, N])} f32`);
+    }
+  }
   const rt = a.runtime;
   const c = rt.empty([...batchDims, M, N], 'f32');
   if (c.size === 0) return c;
 
-  const epilogue = { bias: !!bias, gelu };
+  const epilogue = { bias: !!bias, addend: !!addend, gelu };
   const maxBind = rt.maxBindingElements('f32');
   const aPer = M * K, bPer = K * N, cPer = M * N;
   if (bPer > maxBind) {
@@ -165,7 +179,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     for (let m0 = 0; m0 < M; m0 += rowsPerPiece) {
       const rows = Math.min(rowsPerPiece, M - m0);
       const bindC = rt.bind(c, b0 * cPer + m0 * N, nb === 1 ? rows * N : nb * cPer);
-      const outputs = { ...(bindBias ? { bias: bindBias } : {}), c: bindC };
+      const bindAddend = addend ? rt.bind(addend, b0 * cPer + m0 * N, nb === 1 ? rows * N : nb * cPer) : null;
+      const outputs = { ...(bindBias ? { bias: bindBias } : {}), ...(bindAddend ? { addend: bindAddend } : {}), c: bindC };
+      const epilogueShifts = [bindC.shift, bindBias?.shift ?? 0, bindAddend?.shift ?? 0];
       const shape = { M: rows, N, K, cBatchStride: cPer };
       // One piece's launches: the uniforms of a grid starting at `at`, and the grid of one batch's tiles.
       let launch: (at: GridStart, workgroups: Workgroups) => void, tiles: Workgroups;
@@ -174,7 +190,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
           batches: nb, rows, cols: K, ld: transA ? M : K, batchStride: aPer, trans: transA,
         });
         const b2 = sharedTexB ?? packB(b0, nb);
-        const vec4C = N % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
+        const vec4C = N % 4 === 0 && epilogueShifts.every((x) => x % 4 === 0);
         const k = matmulTextureKernel({ lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, transB, vec4C, ...epilogue });
         const u = { ...shape, bBatchRows: shared ? 0 : bTexRows };
         launch = (at, wg) => rt.launch(k, { a: a2, b: b2, ...outputs }, { ...u, ...at }, wg);
@@ -184,7 +200,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
         const bindB = shared ? rt.bind(b, 0, bPer) : rt.bind(b, b0 * bPer, nb * bPer);
         const strides = { aBatchStride: aPer, bBatchStride: shared ? 0 : bPer };
         // The vec4 subgroup kernel reads A, B and C as vec4s: each piece's shifts must be multiples of 4.
-        const aligned = bindA.shift % 4 === 0 && bindB.shift % 4 === 0 && bindC.shift % 4 === 0 && (bindBias?.shift ?? 0) % 4 === 0;
+        const aligned = bindA.shift % 4 === 0 && bindB.shift % 4 === 0 && epilogueShifts.every((x) => x % 4 === 0);
         if (kernel.kind === 'subgroup' && aligned) {
           const k = matmulSubgroupKernel({ lanes: kernel.lanes, rows: subgroupRows, cols4: subgroupCols4, transB, ...epilogue });
           const u = { ...shape, ...strides };

@@ -31,13 +31,12 @@ function reset(rt: Runtime): void {
 /** A fake timer: never runs anything; `ms` prices each trial. Records what it was asked. */
 function fakeTimer(ms: (t: Trial, index: number) => number): Timer & { trials: Trial[] } {
   const trials: Trial[] = [];
-  const timer = (async (t: Trial) => {
+  const timer: Timer = async (t) => {
     const index = trials.filter((x) => x.key === t.key).length;
     trials.push(t);
     return ms(t, index);
-  }) as Timer & { trials: Trial[] };
-  timer.trials = trials;
-  return timer;
+  };
+  return Object.assign(timer, { trials });
 }
 
 const failTimer: Timer = async (t) => { throw new Error(`nothing should be timed, but ${t.key} ${t.variant} was`); };

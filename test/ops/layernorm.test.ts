@@ -1,9 +1,10 @@
+import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { addLayernormForward, layernormBackward, layernormForward } from '../../src/ops/layernorm.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
 import { assertClose, thrown } from '../helpers/compare.js';
-import { gpuSuite } from '../helpers/gpu.js';
+import { gpuSuite, type GpuContext } from '../helpers/gpu.js';
 import { checkGradient, dot } from '../helpers/gradcheck.js';
 import { Random } from '../helpers/random.js';
 import { f32 } from '../reference/elementwise.js';
@@ -31,9 +32,86 @@ function at(rt: Runtime, values: ArrayLike<number>, shape: number[], offset: num
 }
 
 /**
+ * Raises the suite's runtime's binding alignment to 256 bytes, as most GPUs have it
+ * (lavapipe's is 16 bytes, where a binding that starts on a vec4 never needs a shift):
+ * vec4 kernels then read and write through shifted bindings.
+ */
+function alignBindings(s: Test<GpuContext>, bytes = 256): void {
+  s.before((ctx) => {
+    const limits = ctx.rt.limits as { minStorageBufferOffsetAlignment: number };
+    limits.minStorageBufferOffsetAlignment = Math.max(bytes, limits.minStorageBufferOffsetAlignment);
+  });
+}
+
+/** The names of the kernels `fn` launches on `rt` (a spy on Runtime.launch), with its result. */
+function launching<T>(rt: Runtime, fn: () => T): { result: T; kernels: string[] } {
+  const kernels: string[] = [];
+  const launch = rt.launch;
+  rt.launch = function (this: Runtime, kernel, ...rest) {
+    kernels.push(kernel.name);
+    return launch.call(this, kernel, ...rest);
+  } as Runtime['launch'];
+  try {
+    return { result: fn(), kernels };
+  } finally {
+    rt.launch = launch;
+  }
+}
+
+/** A row-wise kernel's name in a variant (shaders/layernorm.ts names them so). */
+const variantName = (base: string, vec4: boolean, rowPerThread: boolean) => `${base}${vec4 ? '[vec4]' : ''}${rowPerThread ? '[row]' : ''}`;
+
+/** Element offsets at which the inputs of LayerNorm are placed (views into larger buffers). */
+interface Offsets { x?: number; gamma?: number; beta?: number; dy?: number }
+
+/**
+ * LayerNorm forward and backward (with the parameter gradients) against the float64
+ * reference, the inputs placed at `offsets` (an offset that is not a multiple of 4 forces
+ * the scalar kernels of the ops that read that input); with `rowPerThread` given, also that
+ * each op launched the variant it should: vec4 when cols % 4 == 0 and its inputs allow.
+ */
+async function checkLayernorm(rt: Runtime, rows: number, cols: number, eps: number, { offset = 0, offsets = {} as Offsets, rowPerThread = undefined as boolean | undefined, tol = {} as { atol?: number } } = {}) {
+  const d = data(rows, cols, offset);
+  const x = at(rt, d.x, [rows, cols], offsets.x ?? 0), gamma = at(rt, d.gamma, [cols], offsets.gamma ?? 0), beta = at(rt, d.beta, [cols], offsets.beta ?? 0);
+  const { result: fwd, kernels: fwdKernels } = launching(rt, () => layernormForward(x, gamma, beta, eps));
+  const ref = layernormRef(d.x, d.gamma, d.beta, cols, eps);
+  const scale = (v: ArrayLike<number>) => Float64Array.from(v, (z) => Math.abs(z) + 1);
+  // x - mean in float32 loses |mean| x 6e-8, which rstd and gamma scale into y.
+  const yScale = Float64Array.from(ref.y, (z, i) => Math.abs(z) + 1 + 1.5 * Math.abs(ref.mean[Math.floor(i / cols)]!) * ref.rstd[Math.floor(i / cols)]!);
+  assertClose(await fwd.y.read(), ref.y, 'y', { rtol, scales: yScale, ...tol });
+  assertClose(await fwd.mean.read(), ref.mean, 'mean', { rtol, scales: scale(ref.mean), ...tol });
+  assertClose(await fwd.rstd.read(), ref.rstd, 'rstd', { rtol: 1e-5, ...tol });
+
+  const { result: bwd, kernels: bwdKernels } = launching(rt, () => layernormBackward(x, gamma, fwd, at(rt, d.dy, [rows, cols], offsets.dy ?? 0), { params: true }));
+  const rb = layernormBackwardRef(d.x, d.gamma, d.dy, cols, eps);
+  // dx subtracts row means of g: its scale is rstd times the magnitude of g.
+  const dxScale = Float64Array.from(rb.dx, (_, i) => ref.rstd[Math.floor(i / cols)]! * (Math.abs(d.dy[i]! * d.gamma[i % cols]!) + 1));
+  assertClose(await bwd.dx.read(), rb.dx, 'dx', { rtol: 1e-5, scales: dxScale, ...tol });
+  // Σ_rows |dy| (|xhat| + 1 + |mean| rstd): xhat inherits the error of x - mean.
+  const colScale = Float64Array.from({ length: cols }, (_, c) => {
+    let s = 0;
+    for (let r = 0; r < rows; r++) {
+      const xhat = (d.x[r * cols + c]! - ref.mean[r]!) * ref.rstd[r]!;
+      s += Math.abs(d.dy[r * cols + c]!) * (Math.abs(xhat) + 1 + 1.5 * Math.abs(ref.mean[r]!) * ref.rstd[r]!);
+    }
+    return s;
+  });
+  assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol, scales: colScale, ...tol });
+  assertClose(await bwd.dbeta!.read(), rb.dbeta, 'dbeta', { rtol, scales: colScale, ...tol });
+
+  if (rowPerThread === undefined) return;
+  const aligned = (...names: (keyof Offsets)[]) => cols % 4 === 0 && names.every((n) => (offsets[n] ?? 0) % 4 === 0);
+  const only = (ks: string[], base: string) => [...new Set(ks.filter((k) => k.startsWith(`${base}[`) || k === base))];
+  assert.equal(only(fwdKernels, 'layernormForward'), [variantName('layernormForward', aligned('x', 'gamma', 'beta'), rowPerThread)], 'forward kernel');
+  assert.equal(only(bwdKernels, 'layernormBackward'), [variantName('layernormBackward', aligned('x', 'gamma', 'dy'), rowPerThread)], 'backward kernel');
+  assert.equal(only(bwdKernels, 'layernormParamsBackward'), [`layernormParamsBackward${aligned('x', 'dy') ? '[vec4]' : ''}`], 'parameter backward kernel');
+}
+
+/**
  * The fused y = LN(a + b) against a float64 LayerNorm of the exact sum, and the backward
  * layernormBackward takes from what it saves (dx is the gradient of a and of b).
- * `viewOffset` places a and gamma at an odd element, so the vec4 kernel cannot be used.
+ * `viewOffset` places a and gamma at that element: one that is not a multiple of 4 rules the
+ * vec4 kernel out.
  */
 async function checkAddLayernorm(rt: Runtime, rows: number, cols: number, eps: number, { offset = 0, viewOffset = 0, tol = {} as { atol?: number } } = {}) {
   const d = data(rows, cols, offset);
@@ -73,33 +151,22 @@ const t = gpuSuite(`layernorm${rowPerThread ? ' (row per invocation)' : ''}`, { 
 
 for (const [rows, cols, eps, offset] of [[1, 1, 1e-5, 0], [7, 33, 1e-12, 0], [33, 257, 1e-12, 0], [5, 768, 1e-12, 100], [3, 3000, 1e-5, 0]] as const) {
   t(`forward and backward, ${rows} rows x ${cols}, eps ${eps}${offset ? `, mean ${offset}` : ''}`, async ({ rt }) => {
-    const d = data(rows, cols, offset);
-    const x = rt.tensor(d.x, [rows, cols]), gamma = rt.tensor(d.gamma, [cols]), beta = rt.tensor(d.beta, [cols]);
-    const fwd = layernormForward(x, gamma, beta, eps);
-    const ref = layernormRef(d.x, d.gamma, d.beta, cols, eps);
-    const scale = (v: ArrayLike<number>) => Float64Array.from(v, (z) => Math.abs(z) + 1);
-    // x - mean in float32 loses |mean| x 6e-8, which rstd and gamma scale into y.
-    const yScale = Float64Array.from(ref.y, (z, i) => Math.abs(z) + 1 + 1.5 * Math.abs(ref.mean[Math.floor(i / cols)]!) * ref.rstd[Math.floor(i / cols)]!);
-    assertClose(await fwd.y.read(), ref.y, 'y', { rtol, scales: yScale });
-    assertClose(await fwd.mean.read(), ref.mean, 'mean', { rtol, scales: scale(ref.mean) });
-    assertClose(await fwd.rstd.read(), ref.rstd, 'rstd', { rtol: 1e-5 });
+    await checkLayernorm(rt, rows, cols, eps, { offset });
+  });
+}
 
-    const bwd = layernormBackward(x, gamma, fwd, rt.tensor(d.dy, [rows, cols]), { params: true });
-    const rb = layernormBackwardRef(d.x, d.gamma, d.dy, cols, eps);
-    // dx subtracts row means of g: its scale is rstd times the magnitude of g.
-    const dxScale = Float64Array.from(rb.dx, (_, i) => ref.rstd[Math.floor(i / cols)]! * (Math.abs(d.dy[i]! * d.gamma[i % cols]!) + 1));
-    assertClose(await bwd.dx.read(), rb.dx, 'dx', { rtol: 1e-5, scales: dxScale });
-    // Σ_rows |dy| (|xhat| + 1 + |mean| rstd): xhat inherits the error of x - mean.
-    const colScale = Float64Array.from({ length: cols }, (_, c) => {
-      let s = 0;
-      for (let r = 0; r < rows; r++) {
-        const xhat = (d.x[r * cols + c]! - ref.mean[r]!) * ref.rstd[r]!;
-        s += Math.abs(d.dy[r * cols + c]!) * (Math.abs(xhat) + 1 + 1.5 * Math.abs(ref.mean[r]!) * ref.rstd[r]!);
-      }
-      return s;
-    });
-    assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol, scales: colScale });
-    assertClose(await bwd.dbeta!.read(), rb.dbeta, 'dbeta', { rtol, scales: colScale });
+// The vec4 kernels (forward, input and parameter backward) where cols % 4 == 0 and every
+// binding of the op starts on a vec4: at offset 0, at 4 (vec4 bindings with a shift), and
+// the scalar ones when one input sits at an offset that is not a multiple of 4 (only the
+// ops that read it), or when cols is not a multiple of 4.
+for (const [rows, cols, offsets, offset] of [
+  [6, 64, {}, 0], [9, 100, { x: 4, gamma: 4, beta: 4, dy: 4 }, 0], [5, 768, {}, 100], [3, 3000, { x: 8, gamma: 4, dy: 12 }, 0],
+  [6, 64, { x: 1 }, 0], [6, 64, { gamma: 2 }, 0], [6, 64, { beta: 3 }, 0], [6, 64, { dy: 1 }, 0], [5, 96, { x: 3, gamma: 1, beta: 2, dy: 3 }, 100],
+  [4, 30, {}, 0], [4, 30, { x: 2, dy: 2 }, 0], [3, 1001, {}, 0],
+] as [number, number, Offsets, number][]) {
+  const where = Object.entries(offsets).map(([k, o]) => `${k} at ${o}`).join(', ');
+  t(`vec4 or scalar by cols and offsets: ${rows} rows x ${cols}${offset ? `, mean ${offset}` : ''}${where ? `, ${where}` : ''}`, async ({ rt }) => {
+    await checkLayernorm(rt, rows, cols, 1e-12, { offset, offsets, rowPerThread });
   });
 }
 
@@ -137,11 +204,31 @@ split('rows split over launches, parameter gradients summed over blocks', async 
   assertClose(await bwd.dx.read(), rb.dx, 'dx', { rtol: 1e-5, atol: 1e-5 });
   assertClose(await bwd.dgamma!.read(), rb.dgamma, 'dgamma', { rtol: 1e-5, atol: 1e-5 });
 });
+split('rows split over launches: vec4 and scalar kernels, bindings shifted', async ({ rt }) => {
+  // Blocks of rows start inside the 256-byte binding alignment: vec4 shifts of every block.
+  await checkLayernorm(rt, 50, 100, 1e-12, { rowPerThread, tol: { atol: 1e-5 } });
+  await checkLayernorm(rt, 50, 100, 1e-12, { offsets: { x: 4, gamma: 8, beta: 4, dy: 12 }, rowPerThread, tol: { atol: 1e-5 } });
+  await checkLayernorm(rt, 50, 100, 1e-12, { offsets: { x: 1, dy: 3 }, rowPerThread, tol: { atol: 1e-5 } });
+  await checkLayernorm(rt, 40, 98, 1e-12, { rowPerThread, tol: { atol: 1e-5 } });
+});
 split('fused add + LayerNorm: rows split over launches (vec4 and scalar)', async ({ rt }) => {
   await checkAddLayernorm(rt, 50, 100, 1e-12, { tol: { atol: 1e-5 } });
   await checkAddLayernorm(rt, 50, 33, 1e-12, { tol: { atol: 1e-5 } });
 });
 split.run();
+
+const aligned = gpuSuite(`layernorm, 256-byte binding alignment${rowPerThread ? ' (row per invocation)' : ''}`, { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 }, tuning: { rowPerThread } });
+alignBindings(aligned);
+aligned('vec4 kernels through shifted bindings, rows split over launches', async ({ rt }) => {
+  const tol = { atol: 1e-5 };
+  await checkLayernorm(rt, 50, 100, 1e-12, { offsets: { x: 4, gamma: 8, beta: 12, dy: 20 }, rowPerThread, tol });
+  await checkLayernorm(rt, 6, 64, 1e-12, { offsets: { x: 60, gamma: 4, beta: 16, dy: 32 }, offset: 100, rowPerThread, tol });
+  await checkLayernorm(rt, 50, 100, 1e-12, { offsets: { x: 6, dy: 5 }, rowPerThread, tol });
+  await checkLayernorm(rt, 30, 98, 1e-12, { offsets: { x: 4 }, rowPerThread, tol });
+  await checkAddLayernorm(rt, 50, 100, 1e-12, { viewOffset: 4, tol });
+  await checkAddLayernorm(rt, 50, 100, 1e-12, { viewOffset: 2, tol });
+});
+aligned.run();
 }
 
 const fd = gpuSuite('layernorm reference');

@@ -196,6 +196,42 @@ for (const [M, K, N, transA, transB] of [[33, 64, 24, false, true], [40, 32, 16,
     });
   }
 }
+// The addend (C's shape, added before GELU) on every kernel, batched with a shared B (the
+// batch folds into M) or not, with a bias, at an offset that is not a multiple of 4 (C and the
+// addend then take the scalar store), and split by bindings and by texture sides.
+for (const [name, options] of [
+  ...kernels.map((kernel) => [`${kernel} kernel`, { tuning: { matmulKernel: kernel } }] as const),
+  ['split by bindings', { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 }, tuning: { matmulKernel: 'subgroup' as const } }] as const,
+  ['split by texture sides', { limits: { maxTextureDimension2D: 24, maxComputeWorkgroupsPerDimension: 2 }, tuning: { matmulKernel: 'texture' as const } }] as const,
+]) {
+  const acc = gpuSuite(`matmul addend (${name})`, options);
+  for (const [batch, M, K, N, transA, transB, shift, gelu] of [
+    [3, 9, 16, 12, false, true, 0, false], [1, 40, 12, 20, false, false, 1, true], [2, 7, 5, 9, true, false, 3, false], [4, 16, 8, 8, false, false, 2, false],
+  ] as const) {
+    acc(`[${batch}] ${M}x${K}x${N}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''} + bias + addend at element ${shift}${gelu ? ' + GELU' : ''}`, async ({ rt }) => {
+      const shared = !transA;
+      const a = f32(rand.uniform(batch * M * K)), b = f32(rand.uniform((shared ? 1 : batch) * K * N)), bias = f32(rand.uniform(N));
+      const addend = f32(rand.uniform(shift + batch * M * N));
+      const at = rt.tensor(a, transA ? [batch, K, M] : [batch, M, K]);
+      const bt = rt.tensor(b, shared ? (transB ? [N, K] : [K, N]) : (transB ? [batch, N, K] : [batch, K, N]));
+      const whole = rt.tensor(addend, [shift + batch * M * N]);
+      const view = whole.rows(shift, shift + batch * M * N).reshape([batch, M, N]);
+      const out = await matmul(at, bt, { transA, transB, bias: rt.tensor(bias, [N]), addend: view, gelu }).read();
+      for (let z = 0; z < batch; z++) {
+        const ref = matmulRef(a.slice(z * M * K, (z + 1) * M * K), shared ? b : b.slice(z * K * N, (z + 1) * K * N), 1, M, N, K, transA, transB);
+        const want = ref.c.map((v, i) => { const x = v + bias[i % N]! + addend[shift + z * M * N + i]!; return gelu ? geluRef(x) : x; });
+        const scales = ref.scale.map((sc, i) => 1.2 * sc + Math.abs(want[i]!) + Math.abs(bias[i % N]!) + Math.abs(addend[shift + z * M * N + i]!));
+        assertClose(out.slice(z * M * N, (z + 1) * M * N), want, `batch ${z}`, { rtol: 1e-6, scales });
+      }
+    });
+  }
+  acc.run();
+}
+
+ep('an addend of another shape is refused', ({ rt }) => {
+  assert.match(thrown(() => matmul(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor(new Float32Array(6), [3, 2]), { addend: rt.tensor([1, 2, 3, 4], [4]) })),
+    'matmul: addend tensor[4] f32 is not C\'s shape [2, 2] f32');
+});
 ep('a bias of the wrong size is refused', ({ rt }) => {
   assert.match(thrown(() => matmul(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor(new Float32Array(6), [3, 2]), { bias: rt.tensor([1, 2, 3], [3]) })),
     'matmul: bias tensor[3] f32 does not have the 2 f32 values of C\'s columns');

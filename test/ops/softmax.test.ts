@@ -1,7 +1,10 @@
+import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { softmaxBackward, softmaxForward } from '../../src/ops/softmax.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
+import type { Tensor } from '../../src/runtime/tensor.js';
 import { assertClose, thrown } from '../helpers/compare.js';
-import { gpuSuite } from '../helpers/gpu.js';
+import { gpuSuite, type GpuContext } from '../helpers/gpu.js';
 import { checkGradient, dot } from '../helpers/gradcheck.js';
 import { Random } from '../helpers/random.js';
 import { f32 } from '../reference/elementwise.js';
@@ -11,6 +14,97 @@ const rand = new Random();
 // exp in float32 errs by a few ulp and the row sum by ~log2(cols) roundings: 2e-6 relative
 // per probability, with 1e-9 absolute for probabilities near zero.
 const tol = { rtol: 2e-6, atol: 1e-9 };
+
+/** `values` uploaded at element `offset` of a larger buffer (a view), to test bindings that do not start on a vec4. */
+function at(rt: Runtime, values: ArrayLike<number>, shape: number[], offset: number): Tensor {
+  if (offset === 0) return rt.tensor(values, shape);
+  const whole = rt.tensor(f32([...new Array<number>(offset).fill(7), ...Array.from(values)]), [offset + values.length]);
+  return whole.rows(offset, offset + values.length).reshape(shape);
+}
+
+/**
+ * Raises the suite's runtime's binding alignment to 256 bytes, as most GPUs have it
+ * (lavapipe's is 16 bytes, where a binding that starts on a vec4 never needs a shift):
+ * vec4 kernels then read and write through shifted bindings.
+ */
+function alignBindings(s: Test<GpuContext>, bytes = 256): void {
+  s.before((ctx) => {
+    const limits = ctx.rt.limits as { minStorageBufferOffsetAlignment: number };
+    limits.minStorageBufferOffsetAlignment = Math.max(bytes, limits.minStorageBufferOffsetAlignment);
+  });
+}
+
+/** The names of the kernels `fn` launches on `rt` (a spy on Runtime.launch), with its result. */
+function launching<T>(rt: Runtime, fn: () => T): { result: T; kernels: string[] } {
+  const kernels: string[] = [];
+  const launch = rt.launch;
+  rt.launch = function (this: Runtime, kernel, ...rest) {
+    kernels.push(kernel.name);
+    return launch.call(this, kernel, ...rest);
+  } as Runtime['launch'];
+  try {
+    return { result: fn(), kernels };
+  } finally {
+    rt.launch = launch;
+  }
+}
+
+/** Element offsets at which the inputs are placed (views into larger buffers). */
+interface Offsets { x?: number; bias?: number; dy?: number }
+
+interface SoftmaxCase {
+  /** Batches of the key mask (each with some keys padded), or none for no mask. */
+  batches?: number;
+  scale?: number;
+  offsets?: Offsets;
+  /** Given: also check that each op launched the variant it should (vec4 when cols % 4 == 0 and its inputs allow). */
+  rowPerThread?: boolean;
+  /** Inputs, instead of uniform in [-8, 8). */
+  x?: Float64Array;
+  /** The mask, instead of a random one. */
+  attention?: number[];
+}
+
+/**
+ * softmaxForward (scaled, masked when `batches` is given) and softmaxBackward against the
+ * float64 references, inputs placed at `offsets`; padded keys must get exactly 0.
+ */
+async function checkSoftmax(rt: Runtime, rows: number, cols: number, c: SoftmaxCase = {}) {
+  const { batches, scale = 0.125, offsets = {}, rowPerThread } = c;
+  const x = f32(c.x ?? rand.uniform(rows * cols, -8, 8)), dy = f32(rand.uniform(rows * cols));
+  const attention = c.attention ?? (batches ? Array.from({ length: batches * cols }, (_, i) => (i % cols < cols - (Math.floor(i / cols) % cols) ? 1 : 0)) : undefined);
+  const bias = attention ? maskBias(attention) : undefined;
+  const { result: yT, kernels: fwdKernels } = launching(rt, () => softmaxForward(at(rt, x, [rows, cols], offsets.x ?? 0), {
+    scale, ...(bias ? { bias: at(rt, bias, [batches!, cols], offsets.bias ?? 0) } : {}),
+  }));
+  const yRef = softmaxRef(x, cols, scale, bias);
+  const y = await yT.read();
+  assertClose(y, yRef, 'y', tol);
+  if (attention) {
+    for (let r = 0; r < rows; r++) {
+      const b = Math.floor(r / (rows / batches!));
+      const padded = attention.slice(b * cols, (b + 1) * cols).every((a) => !a);
+      for (let k = 0; k < cols; k++) if (!attention[b * cols + k] && !padded) assert.is(y[r * cols + k], 0, `row ${r}, padded key ${k}`);
+    }
+  }
+  const { result: dx, kernels: bwdKernels } = launching(rt, () => softmaxBackward(yT, at(rt, dy, [rows, cols], offsets.dy ?? 0), { scale }));
+  // dx = scale y (dy - Σ dy y): its rounding is relative to scale y (|dy| + Σ |dy| y), which
+  // |dx| falls far below where dy is close to the row's Σ dy y.
+  const dxScale = Float64Array.from(yRef, (v, i) => {
+    const r = Math.floor(i / cols);
+    let s = 0;
+    for (let k = r * cols; k < (r + 1) * cols; k++) s += Math.abs(dy[k]!) * yRef[k]!;
+    return Math.abs(scale) * v * (Math.abs(dy[i]!) + s);
+  });
+  assertClose(await dx.read(), softmaxBackwardRef(yRef, dy, cols, scale), 'dx', { rtol: 1e-5, atol: 1e-9, scales: dxScale });
+
+  if (rowPerThread === undefined) return;
+  const aligned = (...names: (keyof Offsets)[]) => cols % 4 === 0 && names.every((n) => (offsets[n] ?? 0) % 4 === 0);
+  const only = (ks: string[], base: string) => [...new Set(ks.filter((k) => k.startsWith(`${base}[`) || k === base))];
+  const fwdVec4 = aligned('x', ...(bias ? ['bias' as const] : []));
+  assert.equal(only(fwdKernels, 'softmaxForward'), [`softmaxForward${bias ? '[bias]' : ''}${fwdVec4 ? '[vec4]' : ''}${rowPerThread ? '[row]' : ''}`], 'forward kernel');
+  assert.equal(only(bwdKernels, 'softmaxBackward'), [`softmaxBackward${aligned('dy') ? '[vec4]' : ''}${rowPerThread ? '[row]' : ''}`], 'backward kernel');
+}
 
 // Each suite runs twice: a workgroup per row, and a row per invocation (CPU adapters' default).
 for (const rowPerThread of [false, true]) {
@@ -38,6 +132,38 @@ t('padded keys get probability 0, and rows of a batch share its mask', async ({ 
   for (let r = 0; r < heads * seq; r++) assert.equal([y[r * seq + 3], y[r * seq + 4]], [0, 0]);
 });
 
+// The vec4 kernels where cols % 4 == 0 and every binding of the op starts on a vec4 (at
+// offset 0, or 4: vec4 bindings with a shift); the scalar ones when one input sits at an
+// offset that is not a multiple of 4 (only the ops that read it), or cols is not a
+// multiple of 4. Rows of 128 and 1000 are longer than a workgroup (64) in vec4s or not.
+for (const [rows, cols, batches, offsets] of [
+  [12, 128, 3, {}], [24, 128, 2, { x: 4, bias: 8, dy: 12 }], [4, 1000, 2, {}], [6, 36, undefined, {}], [6, 36, undefined, { x: 4, dy: 4 }],
+  [6, 36, 3, { x: 1 }], [6, 36, 3, { bias: 2 }], [6, 36, 3, { dy: 3 }], [6, 36, undefined, { x: 2 }], [9, 8, 3, { x: 3, bias: 1, dy: 2 }],
+  [5, 33, 5, {}], [8, 6, 2, { x: 4, bias: 4 }], [3, 1002, undefined, {}],
+] as [number, number, number | undefined, Offsets][]) {
+  const where = Object.entries(offsets).map(([k, o]) => `${k} at ${o}`).join(', ');
+  t(`vec4 or scalar by cols and offsets: ${rows} x ${cols}${batches ? `, mask of ${batches} batches` : ''}${where ? `, ${where}` : ''}`, async ({ rt }) => {
+    await checkSoftmax(rt, rows, cols, { ...(batches ? { batches } : {}), offsets, rowPerThread });
+  });
+}
+
+// The first pass keeps a running max per lane and rescales its sum when the max grows: rows
+// that rise all the way grow it at every element, rows that fall never do.
+for (const cols of [128, 1000, 35]) {
+  t(`rows that rise and fall steadily, ${cols} columns`, async ({ rt }) => {
+    const ramp = (r: number, k: number) => (r % 2 ? 1 : -1) * (-8 + (16 * k) / cols) + 0.01 * r;
+    const x = Float64Array.from({ length: 6 * cols }, (_, i) => ramp(Math.floor(i / cols), i % cols));
+    await checkSoftmax(rt, 6, cols, { x, scale: 1, rowPerThread });
+  });
+}
+
+t('a sequence with every key padded gets uniform probabilities, as the reference', async ({ rt }) => {
+  for (const cols of [8, 7]) {
+    const attention = Array.from({ length: 2 * cols }, (_, i) => (i < cols ? 1 : 0));
+    await checkSoftmax(rt, 6, cols, { batches: 2, attention, rowPerThread });
+  }
+});
+
 t('a bias that does not divide the rows is refused', ({ rt }) => {
   const msg = thrown(() => softmaxForward(rt.tensor(new Float32Array(12), [3, 4]), { bias: rt.tensor(new Float32Array(8), [2, 4]) }));
   assert.match(msg, 'softmaxForward: bias [2, 4] is not [batches, 4] with batches dividing the 3 rows');
@@ -53,7 +179,26 @@ split('rows split over launches keep their batch of the mask', async ({ rt }) =>
   const y = await softmaxForward(rt.tensor(x, [batch, rowsPer, cols]), { bias: rt.tensor(bias, [batch, cols]) }).read();
   assertClose(y, softmaxRef(x, cols, 1, bias), 'split y', tol);
 });
+split('rows split over launches: vec4 and scalar kernels, bindings shifted, forward and backward', async ({ rt }) => {
+  // Blocks of rows start inside the 256-byte binding alignment: vec4 shifts of every block.
+  await checkSoftmax(rt, 120, 20, { batches: 3, rowPerThread });
+  await checkSoftmax(rt, 120, 20, { batches: 3, offsets: { x: 4, bias: 12, dy: 8 }, rowPerThread });
+  await checkSoftmax(rt, 120, 20, { batches: 3, offsets: { x: 1, dy: 2 }, rowPerThread });
+  await checkSoftmax(rt, 120, 20, { batches: 3, offsets: { bias: 3 }, rowPerThread });
+  await checkSoftmax(rt, 120, 18, { batches: 4, rowPerThread });
+  await checkSoftmax(rt, 60, 40, { rowPerThread });
+});
 split.run();
+
+const aligned = gpuSuite(`softmax, 256-byte binding alignment${rowPerThread ? ' (row per invocation)' : ''}`, { limits: { maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 2 }, tuning: { rowPerThread } });
+alignBindings(aligned);
+aligned('vec4 kernels through shifted bindings, rows split over launches', async ({ rt }) => {
+  await checkSoftmax(rt, 120, 20, { batches: 3, offsets: { x: 4, bias: 12, dy: 8 }, rowPerThread });
+  await checkSoftmax(rt, 12, 128, { batches: 2, offsets: { x: 60, bias: 4, dy: 16 }, rowPerThread });
+  await checkSoftmax(rt, 60, 40, { offsets: { x: 32, dy: 4 }, rowPerThread });
+  await checkSoftmax(rt, 120, 20, { batches: 3, offsets: { x: 6, bias: 2, dy: 1 }, rowPerThread });
+});
+aligned.run();
 }
 
 const ref = gpuSuite('softmax reference');
