@@ -38,7 +38,7 @@ export function opJobs(rt: Runtime, adapter: string): { jobs: Job[]; inputs: Ten
   const base = { implementation: 'wgprune', adapter, host: 'node' as const, verify: async () => {} };
   const batch = 32, seq = 128, heads = 12, hidden = 768, tokens = batch * seq;
   const q = T([batch, seq, hidden]), k = T([batch, seq, hidden]), v = T([batch, seq, hidden]);
-  // Sequences of 96 to 128 tokens, the rest padding (the float32 minimum, as the model makes it).
+  // Sequences of 97 to 128 tokens, the rest padding (the float32 minimum, as the model makes it).
   const keyBias = rt.tensor(Float32Array.from({ length: batch * seq }, (_, i) => (i % seq < seq - (Math.floor(i / seq) % 33) ? 0 : -3.4028234663852886e38)), [batch, seq]);
   inputs.push(keyBias);
   const x = T([tokens, hidden]), residual = T([tokens, hidden]), gamma = T([hidden]), beta = T([hidden]);

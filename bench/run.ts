@@ -215,15 +215,15 @@ if (values.kernel !== undefined && !kernels.includes(values.kernel)) {
   console.error(`--kernel takes ${kernels.join(', ')}\n${usage}`);
   process.exit(2);
 }
-const rt = await createRuntime(values.kernel ? { tuning: { matmulKernel: values.kernel as MatmulKernel } } : {});
-const adapter = describeAdapter(rt.adapter);
-console.log(`adapter: ${adapter}`);
 const shapeSetNames = values.shapes === 'all' ? Object.keys(shapeSets) : values.shapes!.split(',').map((s) => s.trim()).filter(Boolean);
 const unknownSet = shapeSetNames.find((s) => !shapeSets[s]);
 if (unknownSet !== undefined || !shapeSetNames.length) {
   console.error(`--shapes takes ${Object.keys(shapeSets).join(', ')} or all, comma-separated; not '${values.shapes}'\n${usage}`);
   process.exit(2);
 }
+const rt = await createRuntime(values.kernel ? { tuning: { matmulKernel: values.kernel as MatmulKernel } } : {});
+const adapter = describeAdapter(rt.adapter);
+console.log(`adapter: ${adapter}`);
 const cases = matmulCases(values.filter, shapeSetNames);
 if (!cases.length && !(values.ops || values.models || values.solve)) {
   console.error(`no benchmark matches '${values.filter}'`);

@@ -221,7 +221,7 @@ export const matmulSubgroupKernel = kernelFamily('matmulSubgroup', (v: MatmulSub
 export const matmulTextureKernel = kernelFamily('matmulTexture', (v: MatmulTextureVariant) => ({
   name: `matmul[f32,texture,subgroup${v.lanes}${v.transB ? ',Bᵀ' : ''}${v.vec4C ? ',vec4 C' : ''}${epilogueTag(v)}]`,
   bindings: { a: texture, b: texture, ...outputsOf(v, v.vec4C) },
-  uniforms: { ...gridUniforms, bBatchRows: 'u32' },
+  uniforms: { ...gridUniforms, bBatchRows: 'u32', ldc: 'u32', cHeads: 'u32', cHeadStride: 'u32' },
   workgroupSize: v.lanes,
   dispatch: tilesOf(v.rows, 4 * v.cols4 * v.lanes),
   enable: ['subgroups'],
@@ -254,11 +254,18 @@ function subgroupCode(v: MatmulSubgroupVariant, operands: 'storage' | 'texture',
     unrolled.push(`{ ${loadB(`k4 + ${l}u`)}`);
     unrolled.push(...fmas((i, c) => `subgroupBroadcast(a${i}.${xyzw[c]}, ${l}u)`), '}');
   }
-  const storeVec4s = `let cBase = batch * (p.cBatchStride / 4u);
-  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { let at = cBase + (row0 + ${i}u) * N4 + colLane + ${j}u; c[p.cShift + at] = epilogue(acc${i}_${j}, colLane + ${j}u, at); }`).join(' ')} }`).join('\n  ')}`;
+  // Where C's matrix `batch` starts and its row stride. The texture kernel may write C's
+  // matrices as the heads of a [batch, seq, heads · N] tensor (cHeads > 1: matrix z at
+  // (z / cHeads) · cBatchStride + (z % cHeads) · cHeadStride, rows ldc apart), which merges
+  // attention's heads where the product lands instead of in a permuting copy after it.
+  const cStart = tex ? '((batch / p.cHeads) * p.cBatchStride + (batch % p.cHeads) * p.cHeadStride)' : '(batch * p.cBatchStride)';
+  const ldc = tex ? 'p.ldc' : 'p.N';
+  const storeVec4s = `let cBase = ${cStart} / 4u;
+  let ldc4 = ${ldc} / 4u;
+  ${rows.map((i) => `if (row0 + ${i}u < p.M) { ${cols.map((j) => `if (colLane + ${j}u < N4) { let at = cBase + (row0 + ${i}u) * ldc4 + colLane + ${j}u; c[p.cShift + at] = epilogue(acc${i}_${j}, colLane + ${j}u, at); }`).join(' ')} }`).join('\n  ')}`;
   // C in scalars: N need not be a multiple of 4 here.
-  const storeScalars = `let cBase = batch * p.cBatchStride;
-  ${rows.map((i) => `if (row0 + ${i}u < p.M) { let cRow = cBase + (row0 + ${i}u) * p.N; ${cols.map((j) => range(4).map((e) =>
+  const storeScalars = `let cBase = ${cStart};
+  ${rows.map((i) => `if (row0 + ${i}u < p.M) { let cRow = cBase + (row0 + ${i}u) * ${ldc}; ${cols.map((j) => range(4).map((e) =>
     `if (4u * (colLane + ${j}u) + ${e}u < p.N) { let at = cRow + 4u * (colLane + ${j}u) + ${e}u; c[p.cShift + at] = epilogue(acc${i}_${j}.${xyzw[e]}, 4u * (colLane + ${j}u) + ${e}u, at); }`).join(' ')).join(' ')} }`).join('\n  ')}`;
   const declareT = rows.map((i) => cols.map((j) => `var t${i}_${j} = acc${i}_${j};`).join(' ')).join('\n    ');
   const storeT = rows.map((i) => cols.map((j) => `acc${i}_${j} = t${i}_${j};`).join(' ')).join('\n    ');

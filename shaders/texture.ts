@@ -9,8 +9,11 @@ export const packWorkgroupSize = 64;
  * vec4s of K this way, so the padding multiplies A's zero padding, never stale texels).
  * `trans` (1, else 0) reads each matrix stored transposed ([cols, rows], leading dimension
  * `ld`), so the kernel that samples the texture sees one layout whatever the operand's; f16
- * sources are widened to f32. One invocation per texel; a launch covers texels `start` ..
- * `texels` - 1.
+ * sources are widened to f32. Matrix bi starts at (bi / heads) · batchStride + (bi % heads) ·
+ * headStride: with heads > 1, the heads of a [batch, seq, heads · headDim] tensor are read
+ * as [batch · heads, seq, headDim] matrices where they lie, with no permuting copy first
+ * (heads = 1: evenly spaced matrices). One invocation per texel; a launch covers texels
+ * `start` .. `texels` - 1.
  *
  * Why textures: llvmpipe loads from a storage buffer one lane and one component at a time,
  * each with a bounds check and a branch (see shaders/matmul.ts), but fetches texels through
@@ -23,7 +26,8 @@ export const packTextureKernel = kernelFamily('packTexture', (srcType: 'f32' | '
   name: `packTexture${srcType === 'f16' ? '[f16]' : ''}`,
   bindings: { src: read(srcType), dst: storageTexture },
   uniforms: {
-    rows: 'u32', cols: 'u32', ld: 'u32', batchStride: 'u32', width: 'u32', height: 'u32', trans: 'u32', start: 'u32', texels: 'u32',
+    rows: 'u32', cols: 'u32', ld: 'u32', batchStride: 'u32', heads: 'u32', headStride: 'u32', width: 'u32', height: 'u32',
+    trans: 'u32', start: 'u32', texels: 'u32',
   },
   workgroupSize: packWorkgroupSize,
   dispatch: (u) => Math.ceil((u.texels - u.start) / packWorkgroupSize),
@@ -41,7 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let y = i / p.width;
   let bi = y / p.height;
   let r = y % p.height;
-  let base = p.srcShift + bi * p.batchStride;
+  let base = p.srcShift + (bi / p.heads) * p.batchStride + (bi % p.heads) * p.headStride;
   let c = 4u * x;
   textureStore(dst, vec2u(x, y), vec4f(element(base, r, c), element(base, r, c + 1u), element(base, r, c + 2u), element(base, r, c + 3u)));
 }

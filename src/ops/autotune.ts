@@ -462,13 +462,10 @@ export async function tuneKernels(rt: Runtime, workload: Workload, options: Tune
     saved = kept ? `cached: ${cache.where === 'memory' ? 'in memory' : cache.where}` : `not cached: ${cache.where} could not be written`;
   }
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-  const notes = [
-    ...(fromCache ? [`${fromCache} of ${jobs.length} shape classes from the cache`] : []),
-    ...(partly || skipped ? [`${partly ? `${partly} timed in part, ` : ''}${skipped} left at their defaults: past the ${budgetMs / 1000} s or ${maxClasses}-class bound, timed on a later run`] : []),
-    ...(timed ? [saved || 'not cached'] : []),
-  ];
-  if (timed + partly + skipped === 0) return result('cached', `kernel choices from the cache (${cache!.where})`, timings);
-  return result(timed + partly ? 'tuned' : 'cached', `kernels tuned for this adapter in ${seconds} s (${notes.join('; ')})`, timings);
+  const bound = partly || skipped ? [`${partly ? `${partly} timed in part, ` : ''}${skipped} left at their defaults: past the ${budgetMs / 1000} s or ${maxClasses}-class bound, timed on a later run`] : [];
+  if (timed + partly + skipped === 0) return result('cached', `kernel choices from the cache (${[cache?.where ?? 'no cache', ...bound].join('; ')})`, timings);
+  const notes = [...(fromCache ? [`${fromCache} of ${jobs.length} shape classes from the cache`] : []), ...bound, ...(timed ? [saved || 'not cached'] : [])];
+  return result('tuned', `kernels tuned for this adapter in ${seconds} s (${notes.join('; ')})`, timings);
 }
 
 /**

@@ -7,7 +7,7 @@ import { packMatrices } from './texture.js';
 
 /** Rows of C per workgroup and vec4 columns per lane of the subgroup kernels (see shaders/matmul.ts). */
 const subgroupRows = 16, subgroupCols4 = 2;
-const textureRows = 16, textureCols4 = 1;
+export const textureRows = 16, textureCols4 = 1;
 
 /**
  * The subgroup size when the subgroup kernel may run: the adapter has subgroups of one
@@ -192,7 +192,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
         const b2 = sharedTexB ?? packB(b0, nb);
         const vec4C = N % 4 === 0 && epilogueShifts.every((x) => x % 4 === 0);
         const k = matmulTextureKernel({ lanes: kernel.lanes, rows: textureRows, cols4: textureCols4, transB, vec4C, ...epilogue });
-        const u = { ...shape, bBatchRows: shared ? 0 : bTexRows };
+        const u = { ...shape, bBatchRows: shared ? 0 : bTexRows, ldc: N, cHeads: 1, cHeadStride: 0 };
         launch = (at, wg) => rt.launch(k, { a: a2, b: b2, ...outputs }, { ...u, ...at }, wg);
         tiles = k.dispatch({ ...u, ...gridStart });
       } else {

@@ -64,6 +64,13 @@ export interface PackedMatrices {
   trans: boolean;
   /** Texture rows per matrix, `rows` or more (the extra rows are zero). Default `rows`. */
   height?: number;
+  /**
+   * Matrices in groups of `heads` (default 1): matrix bi starts at (bi / heads) ·
+   * batchStride + (bi % heads) · headStride, the heads of a [batch, seq, heads · headDim]
+   * tensor read in place as [batch · heads, seq, headDim] (ld = heads · headDim).
+   */
+  heads?: number;
+  headStride?: number;
 }
 
 /** Texels a side of the texture `packMatrices` fills: [ceil(cols / 4), batches * height]. */
@@ -86,19 +93,23 @@ export function packMatrices(rt: Runtime, t: Tensor, start: number, slot: string
   const [width, height] = packedSize(m);
   const texture = rt.resources('matmul textures', (device) => new ScratchTextures(device)).get(rt, slot, width, height);
   const bytes = bytesPerElement[t.dtype];
-  const copyable = t.dtype === 'f32' && !m.trans && m.cols % 4 === 0 && (m.height ?? m.rows) === m.rows &&
+  const heads = m.heads ?? 1, headStride = heads > 1 ? m.headStride ?? 0 : 0;
+  const copyable = heads === 1 && t.dtype === 'f32' && !m.trans && m.cols % 4 === 0 && (m.height ?? m.rows) === m.rows &&
     (m.batches === 1 || m.batchStride === m.rows * m.ld) && rt.canCopyToTexture((t.offset + start) * bytes, m.ld * bytes);
   if (copyable) {
     rt.copyToTexture(t, start, m.ld * bytes, texture, width, height);
   } else {
     const last = m.trans ? (m.cols - 1) * m.ld + m.rows : (m.rows - 1) * m.ld + m.cols;
-    const src = rt.bind(t, start, (m.batches - 1) * m.batchStride + last);
+    // The matrix that starts last: the last one, or the last head of the group before it.
+    const lastBase = Math.max(...[m.batches - 1, Math.floor((m.batches - 1) / heads) * heads - 1].filter((bi) => bi >= 0)
+      .map((bi) => Math.floor(bi / heads) * m.batchStride + (bi % heads) * headStride));
+    const src = rt.bind(t, start, lastBase + last);
     const kernel = packTextureKernel(t.dtype === 'f16' ? 'f16' : 'f32');
     const dst = { binding: texture.createView(), shift: 0 };
     const texels = width * height;
     for (const [first, count] of spans(texels, maxThreadsPerLaunch(rt, packWorkgroupSize))) {
       rt.launch(kernel, { src, dst }, {
-        rows: m.rows, cols: m.cols, ld: m.ld, batchStride: m.batchStride, width, height: m.height ?? m.rows,
+        rows: m.rows, cols: m.cols, ld: m.ld, batchStride: m.batchStride, heads, headStride, width, height: m.height ?? m.rows,
         trans: m.trans ? 1 : 0, start: first, texels: first + count,
       });
     }

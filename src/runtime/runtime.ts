@@ -3,6 +3,7 @@ import { bytesPerElement, checkDType, hostArrayFor, fromHalfBits, toHalfBits, ty
 import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, ShapeError, WgpruneError } from './errors.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { PipelineCache, grid, packUniforms } from './pipelines.js';
+import { KernelProfiler, type KernelTime } from './profiler.js';
 import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape, type TensorHost } from './tensor.js';
 import { patientWait } from './poll.js';
 import { fillWordsKernel } from '../../shaders/fill.js';
@@ -18,6 +19,11 @@ export interface RuntimeOptions extends GpuOptions {
   poison?: boolean;
   /** Submit once this many dispatches are recorded (bounds the memory of a long step). */
   maxPendingDispatches?: number;
+  /**
+   * Time every kernel on the device (timestamp queries; see src/runtime/profiler.ts and
+   * `profile()`). Default: the environment's WGPRUNE_PROFILE=1 in Node, else off.
+   */
+  profile?: boolean;
   /**
    * Free bytes the buffer pool keeps for reuse even below its peak of live bytes (default
    * 64 MiB); past max(this, the peak), the least recently released buffers are freed.
@@ -110,6 +116,7 @@ export class Runtime {
   private readonly cache: PipelineCache;
   private readonly poison: boolean;
   private readonly maxPending: number;
+  private readonly profiler: KernelProfiler | null = null;
   private pending: Entry[] = [];
   private uploads: GPUBuffer[] = [];
   private uniformArena: GPUBuffer | null = null;
@@ -138,6 +145,8 @@ export class Runtime {
     this.tuning = { rowPerThread: gpu.adapter.software, ...options.tuning };
     this.explicitTuning = { ...options.tuning };
     this.maxPending = options.maxPendingDispatches ?? 1024;
+    const profileEnv = typeof process !== 'undefined' && process.env?.WGPRUNE_PROFILE === '1';
+    if ((options.profile ?? profileEnv) && this.features.timestampQuery) this.profiler = new KernelProfiler(this.device);
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), 'tensor', { floorBytes: options.poolFloorBytes });
     this.staging = new BufferPool(this.device, MAP_READ_USAGE(), 'readback');
     this.cache = new PipelineCache(this.device, (msg) => new KernelError(msg));
@@ -389,6 +398,10 @@ export class Runtime {
         return;
       }
       names.add(e.name);
+      if (this.profiler) {
+        pass?.end();
+        pass = this.profiler.pass(encoder, e.name, entries.length);
+      }
       pass ??= encoder.beginComputePass({ label: 'kernels' });
       const entriesOfGroup: GPUBindGroupEntry[] = e.bindings.map((resource, binding) => ({ binding, resource }));
       entriesOfGroup.push({ binding: e.bindings.length, resource: { buffer: this.uniformArena!, offset: offsets[i]!, size: e.uniforms.byteLength } });
@@ -397,7 +410,9 @@ export class Runtime {
       pass.dispatchWorkgroups(...e.workgroups);
     });
     (pass as GPUComputePassEncoder | null)?.end();
+    const collect = this.profiler?.resolve(encoder);
     device.queue.submit([encoder.finish()]);
+    collect?.();
     this.submitCount++;
     for (const u of uploads) u.destroy();
     for (const r of this.retired.splice(0)) r.destroy();
@@ -458,6 +473,18 @@ export class Runtime {
       }
     }
     return out;
+  }
+
+  /**
+   * Device time per kernel since the runtime was made (or `reset`), when it profiles
+   * (`profile: true` and an adapter with timestamp queries); null otherwise.
+   */
+  async profile({ reset = false } = {}): Promise<KernelTime[] | null> {
+    if (!this.profiler) return null;
+    await this.sync();
+    const report = await this.profiler.report();
+    if (reset) this.profiler.reset();
+    return report;
   }
 
   stats(): RuntimeStats {

@@ -132,6 +132,36 @@ t('the memory cache: the second call times nothing and makes the same choices', 
   reset(rt);
 });
 
+t('the bounds: past the time budget a class keeps its default or its timed variants, and nothing past it is cached', async ({ rt }) => {
+  reset(rt);
+  const cache = memoryTuningCache();
+  // The first variant timed takes the whole budget: its class is decided by it alone (its default), nothing else is timed.
+  const slow = fakeTimer(rowsWinner(false));
+  const timer: Timer = async (x, run) => { await new Promise((r) => setTimeout(r, 800)); return slow(x, run); };
+  const k = await tuneKernels(rt, workload, { timer, cache, budgetMs: 600 });
+  assert.is(slow.trials.length, 1);
+  assert.is(k.status, 'tuned');
+  assert.match(k.line, /1 timed in part, \d+ left at their defaults: past the 0.6 s or 16-class bound, timed on a later run/);
+  assert.equal(await cache.load(tuningAdapterKey(rt)), {});
+  assert.is(rt.tuning.rowPerThread, rt.adapter.software, 'one variant timed decides nothing');
+  reset(rt);
+  const none = await tuneKernels(rt, workload, { timer: failTimer, cache, budgetMs: 0 });
+  assert.is(none.status, 'tuned');
+  assert.match(none.line, /\(\d+ left at their defaults: past the 0 s or 16-class bound/);
+  // At most two classes: those two are cached, and the next call times the rest.
+  reset(rt);
+  const two = fakeTimer(rowsWinner(false));
+  await tuneKernels(rt, workload, { timer: two, cache, maxClasses: 2 });
+  assert.is(new Set(two.trials.map((x) => x.key)).size, 2);
+  assert.is(Object.keys(await cache.load(tuningAdapterKey(rt))).length, 2);
+  reset(rt);
+  const rest = fakeTimer(rowsWinner(false));
+  const k3 = await tuneKernels(rt, workload, { timer: rest, cache });
+  assert.ok(!rest.trials.some((x) => two.trials.some((y) => y.key === x.key)), 'the cached classes are not timed again');
+  assert.match(k3.line, /\(2 of \d+ shape classes from the cache; cached: in memory\)$/);
+  reset(rt);
+});
+
 t('WGPRUNE_TUNE=off (or tune: false) keeps the defaults and times nothing', async ({ rt }) => {
   reset(rt);
   const defaults = Object.fromEntries(workload.matmuls.map((m) => [keyOf(m), chooseKernel(rt, shapeOf(m)).kind]));
@@ -271,23 +301,17 @@ explicit('explicit matmulKernel and rowPerThread: nothing timed, nothing changed
 });
 explicit.run();
 
-const rowsGiven = gpuSuite('kernel tuning with rowPerThread given', { tuning: { rowPerThread: false } });
-rowsGiven('the rows keep the given flag; the matmuls are tuned', async ({ rt }) => {
-  const timer = fakeTimer(rowsWinner(true));
+const firstKey = keyOf(workload.matmuls[0]!);
+const given = gpuSuite('kernel tuning with rowPerThread and one class given', { tuning: { rowPerThread: false, matmulChoices: { [firstKey]: 'general' as MatmulKernel } } });
+given('the rows keep the given flag, the given class its kernel; the other matmuls are tuned', async ({ rt }) => {
+  const timer = fakeTimer((x, i) => (x.op === 'rows' ? (x.variant === 'rowPerThread' ? 1 : 2) : 10 - i));
   const k = await tuneKernels(rt, workload, { timer, cache: null });
   assert.is(timer.trials.filter((x) => x.op === 'rows').length, 0);
   assert.is(k.rowPerThread, false);
   assert.is(rt.tuning.rowPerThread, false);
-});
-rowsGiven.run();
-
-const firstKey = keyOf(workload.matmuls[0]!);
-const choiceGiven = gpuSuite('kernel tuning with one class given', { tuning: { matmulChoices: { [firstKey]: 'general' as MatmulKernel } } });
-choiceGiven('a class given in matmulChoices is not timed and keeps its kernel', async ({ rt }) => {
-  const timer = fakeTimer((x, i) => (x.op === 'rows' ? 1 : 10 - i));
-  const k = await tuneKernels(rt, workload, { timer, cache: null });
   assert.ok(!timer.trials.some((x) => x.key === firstKey));
   assert.is(k.matmul[firstKey], 'general');
   assert.is(rt.tuning.matmulChoices?.[firstKey], 'general');
+  if (rt.adapter.software) assert.ok(timer.trials.some((x) => x.op === 'matmul'), 'the other classes are timed');
 });
-choiceGiven.run();
+given.run();

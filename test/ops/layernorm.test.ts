@@ -47,10 +47,11 @@ function alignBindings(s: Test<GpuContext>, bytes = 256): void {
 function launching<T>(rt: Runtime, fn: () => T): { result: T; kernels: string[] } {
   const kernels: string[] = [];
   const launch = rt.launch;
-  rt.launch = function (this: Runtime, kernel, ...rest) {
+  const spy = (kernel: { name: string }, ...rest: unknown[]) => {
     kernels.push(kernel.name);
-    return launch.call(this, kernel, ...rest);
-  } as Runtime['launch'];
+    (launch as (this: Runtime, ...args: unknown[]) => void).call(rt, kernel, ...rest);
+  };
+  rt.launch = spy as unknown as Runtime['launch'];
   try {
     return { result: fn(), kernels };
   } finally {
