@@ -19,7 +19,7 @@ import type { PeerSetup } from './peers/types.js';
 import { settle } from './settle.js';
 import { modelJobs } from './model.js';
 import { solveJobs } from './solve.js';
-import { opJobs } from './ops.js';
+import { copyFractions, measureInterleaved, opJobs } from './ops.js';
 import { benchPrune } from './prune.js';
 import { benchFisher, fisherPeers, markdownFisher } from './fisher.js';
 import { shareDawnWithPeers } from './adapter.js';
@@ -310,12 +310,19 @@ if (values.ops || values.models || values.solve) {
   }
   if (values.solve) extra.push(...solveJobs(rt, adapter));
   const chosen = extra.filter((j) => !values.filter || `${j.benchmark} ${j.shape}`.includes(values.filter));
+  // The memory-bound ops and the copies they are compared with run interleaved, round by
+  // round, so that a shared machine's load falls on all of them alike.
+  const interleaved = values.ops ? chosen.filter((j) => j.unit === 'GB/s') : [];
+  const rest = chosen.filter((j) => !interleaved.includes(j));
   const rs: Record[][] = [];
-  for (let i = 0; i < repeat; i++) rs.push(await measure(chosen, { timeMs, minSamples: 3 }));
+  for (let i = 0; i < repeat; i++) {
+    rs.push([...await measure(rest, { timeMs, minSamples: 3 }), ...(interleaved.length ? await measureInterleaved(interleaved, { timeMs }) : [])]);
+  }
   const measured = combineRounds(rs);
   console.log('');
   console.log(formatTable(measured));
   for (const r of measured) if (r.note) console.log(`  ${r.benchmark} ${r.shape}: ${r.note}`);
+  if (interleaved.length) console.log(`\n${copyFractions(measured)}`);
   records = [...records, ...measured];
   for (const c of cleanup) c();
 }

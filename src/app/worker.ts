@@ -109,7 +109,7 @@ async function prune(req: JobRequest): Promise<void> {
       onStep: (s, info) => step(s, info),
       onProgress: (what, done, total) => post({ type: 'progress', what, done, total }),
       onSamples: (s) => post({ type: 'log', text: `samples: ${s.examples} ${isGlueTask(task) ? 'examples' : 'features'} from ${s.drawnFrom} in ${s.batches.length} batches (seed ${req.seed}); cost model at ${s.seqLen.toFixed(2)} tokens` }),
-      onKernels: (k) => post({ type: 'log', text: `kernels: ${k.line}` }),
+      onKernels: (k) => post({ type: 'log', text: k.line }),
       onPruned: (result) => post({ type: 'pictures', pictures: pictures({ result }, model) }),
     }, { files: true });
     pruned = job.pruned;

@@ -131,7 +131,7 @@ export async function pruneCommand(args: string[]): Promise<void> {
       onSamples: ({ examples, drawnFrom, batches, seqLen }) => {
         console.log(`samples: ${examples} ${squad ? 'features' : 'examples'} from ${drawnFrom} in ${batches.length} batches (seed ${seed}); cost model at ${seqLen.toFixed(2)} tokens`);
       },
-      onKernels: (k) => console.log(`kernels: ${k.line}`),
+      onKernels: (k) => console.log(k.line),
       onStep: (step) => {
         if (step === 'lut') {
           lutStarted = performance.now();

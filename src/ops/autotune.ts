@@ -11,18 +11,19 @@
 // Each variant: one warm-up run (pipelines compile there), then the median of `repeats` (3)
 // runs, or only the first when it took over `slowMs` (100 ms) or over twice the fastest
 // variant's time so far; each timed from recording the launches until `await rt.sync()`
-// returns. The decisions go into `rt.tuning` (matmulChoices,
-// rowPerThread), under whatever `RuntimeOptions.tuning` gave, which always wins, and into
-// a cache per adapter and shape class (a JSON file in Node, src/io/tuning-file.ts; memory
-// in a browser), so later runs time nothing. `WGPRUNE_TUNE=off` (or `tune: false`) keeps
-// the defaults.
+// returns. The decisions go into `rt.tuning` (matmulChoices, rowPerThread), under whatever
+// `RuntimeOptions.tuning` gave, which always wins, and into a cache per adapter and shape
+// class (a JSON file in Node, src/io/tuning-file.ts; memory in a browser), so later runs
+// time nothing. `WGPRUNE_TUNE=off` (or `tune: false`) keeps the defaults.
 //
-// Cost: sst2-mini at 32 x 26 tokens is 4 row shapes (2 variants) and 9 matmul classes (2 or
-// 3 kernels each): COST_HERE. Compiling is the rest: a variant's first run compiles its
-// pipelines, and on lavapipe with a cold Mesa shader cache the subgroup matmul kernels take
-// tens of seconds each to compile (they are cached by Mesa on disk after that). `budgetMs`
-// (default 10 s: no variant is begun past it) and `maxClasses` (16) bound a run; a class
-// past the bound keeps its default and is not cached, so later runs finish the tuning.
+// Cost: sst2-mini at its sample batches' typical 32 x 10 tokens is 4 row shapes (2 variants)
+// and 9 matmul classes (2 or 3 kernels each), about 60 timed runs: 4.1 s on lavapipe (2 busy
+// cores) with Mesa's shader cache warm, 2 ms from our cache after that. Compiling is the
+// rest: a variant's first run compiles its pipelines, and on lavapipe with a cold Mesa shader
+// cache the subgroup matmul kernels took 40-80 s each to compile (cached by Mesa on disk
+// after that). `budgetMs` (default 10 s: no variant is begun past it) and `maxClasses` (16)
+// bound a run; a class past the bound keeps its default and is not cached, so later runs
+// finish the tuning.
 import { DeviceLostError, DisposedError, WgpruneError } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import type { Runtime } from '../runtime/runtime.js';

@@ -1,5 +1,4 @@
 import type { EncoderModel, MaskGradientTarget, TokenBatch } from '../models/model.js';
-import { add } from '../ops/elementwise.js';
 import { fisherAccumulate } from '../ops/mask.js';
 import { matmul } from '../ops/matmul.js';
 import { sum } from '../ops/reduce.js';
@@ -48,11 +47,12 @@ export async function fisherInformation(
   let headGram = grams ? rt.tensor(new Float32Array(L * c.heads * c.heads), [L, c.heads, c.heads]) : null;
   let neuronGram = grams ? rt.tensor(new Float32Array(L * c.intermediate * c.intermediate), [L, c.intermediate, c.intermediate]) : null;
   // G_l += g_lᵀ g_l for every layer at once: gradients [batch, L, k] as [L, batch, k] (or
-  // their batch sum, [L, 1, k]), a batched matmul with A transposed.
+  // their batch sum, [L, 1, k]), a batched matmul with A transposed that adds the sum so
+  // far in its epilogue (no separate pass over the L·k² sums: 113 million for BERT-base).
   const accumulate = (gram: Tensor, grads: Tensor): Tensor => rt.tidy(() => {
     const [, layers, k] = grads.shape as [number, number, number];
     const g = perBatch ? sum(grads, 0).reshape([layers, 1, k]) : permute(grads, [1, 0, 2]);
-    return add(gram, matmul(g, g, { transA: true }));
+    return matmul(g, g, { transA: true, addend: gram });
   });
   try {
     let examples = 0, done = 0;
@@ -79,8 +79,8 @@ export async function fisherInformation(
       const [h, n] = await Promise.all([head.read(), neuron.read()]);
       return { head: Float64Array.from(h), neuron: Float64Array.from(n), examples, perBatch };
     }
-    const split = (data: ArrayLike<number>, k: number) => Array.from({ length: L }, (_, l) => Float64Array.from({ length: k * k }, (_, i) => data[l * k * k + i]!));
-    const headGrams = split(await headGram!.read(), c.heads), neuronGrams = split(await neuronGram!.read(), c.intermediate);
+    const split = (data: Float32Array, k: number) => Array.from({ length: L }, (_, l) => Float64Array.from(data.subarray(l * k * k, (l + 1) * k * k)));
+    const headGrams = split(await headGram!.read() as Float32Array, c.heads), neuronGrams = split(await neuronGram!.read() as Float32Array, c.intermediate);
     const diagonals = (gs: Float64Array[], k: number) => Float64Array.from({ length: L * k }, (_, i) => gs[Math.floor(i / k)]![(i % k) * (k + 1)]!);
     return { head: diagonals(headGrams, c.heads), neuron: diagonals(neuronGrams, c.intermediate), examples, perBatch, headGrams, neuronGrams };
   } finally {
