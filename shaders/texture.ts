@@ -22,32 +22,57 @@ export const packWorkgroupSize = 64;
  * whose rows are already texels are copied instead (src/ops/texture.ts); this kernel,
  * itself bound by per-lane loads, takes the rest.
  */
-export const packTextureKernel = kernelFamily('packTexture', (srcType: 'f32' | 'f16') => ({
-  name: `packTexture${srcType === 'f16' ? '[f16]' : ''}`,
-  bindings: { src: read(srcType), dst: storageTexture },
+export interface PackVariant {
+  srcType: 'f32' | 'f16';
+  /**
+   * Read a texel's four elements as one vec4 (untransposed f32, whole texels a row: cols,
+   * ld, the strides and the shift multiples of 4): on llvmpipe a load costs the same per
+   * lane whatever its width, so this is a quarter of the loads.
+   */
+  vec4: boolean;
+}
+
+/**
+ * Texels of one texture row per invocation. An invocation finds its row's matrix, head and
+ * row once (integer divisions, which llvmpipe does lane by lane) and then walks along the
+ * row: with one texel an invocation and six divisions a texel, packing attention's heads
+ * took as long as the products that read them.
+ */
+export const packTexelsPerThread = 16;
+
+export const packTextureKernel = kernelFamily('packTexture', (v: PackVariant) => ({
+  name: `packTexture${v.srcType === 'f16' ? '[f16]' : ''}${v.vec4 ? '[vec4]' : ''}`,
+  bindings: { src: read(v.srcType, { vec4: v.vec4 }), dst: storageTexture },
   uniforms: {
     rows: 'u32', cols: 'u32', ld: 'u32', batchStride: 'u32', heads: 'u32', headStride: 'u32', width: 'u32', height: 'u32',
-    trans: 'u32', start: 'u32', texels: 'u32',
+    trans: 'u32', startRow: 'u32', endRow: 'u32',
   },
   workgroupSize: packWorkgroupSize,
-  dispatch: (u) => Math.ceil((u.texels - u.start) / packWorkgroupSize),
+  dispatch: (u) => Math.ceil((u.endRow - u.startRow) * Math.ceil(u.width / packTexelsPerThread) / packWorkgroupSize),
   code: /* wgsl */ `
-fn element(base: u32, r: u32, c: u32) -> f32 {
+${v.vec4 ? '' : `fn element(base: u32, r: u32, c: u32) -> f32 {
   if (c >= p.cols || r >= p.rows) { return 0.0; }
   if (p.trans != 0u) { return f32(src[base + c * p.ld + r]); }
   return f32(src[base + r * p.ld + c]);
-}
+}`}
 
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = p.start + flatWorkgroup(wid, nwg) * ${packWorkgroupSize}u + li;
-  if (i >= p.texels) { return; }
-  let x = i % p.width;
-  let y = i / p.width;
+  let id = flatWorkgroup(wid, nwg) * ${packWorkgroupSize}u + li;
+  let chunks = (p.width + ${packTexelsPerThread - 1}u) / ${packTexelsPerThread}u;
+  let y = p.startRow + id / chunks;
+  if (y >= p.endRow) { return; }
+  let x0 = (id % chunks) * ${packTexelsPerThread}u;
+  let x1 = min(x0 + ${packTexelsPerThread}u, p.width);
   let bi = y / p.height;
   let r = y % p.height;
   let base = p.srcShift + (bi / p.heads) * p.batchStride + (bi % p.heads) * p.headStride;
-  let c = 4u * x;
-  textureStore(dst, vec2u(x, y), vec4f(element(base, r, c), element(base, r, c + 1u), element(base, r, c + 2u), element(base, r, c + 3u)));
+  for (var x = x0; x < x1; x++) {
+    ${v.vec4 ? `// Strides and shift in vec4s (the launch divides the shift; the op the others).
+    var t = vec4f(0.0);
+    if (r < p.rows) { t = src[base + r * p.ld + x]; }` : `let c = 4u * x;
+    let t = vec4f(element(base, r, c), element(base, r, c + 1u), element(base, r, c + 2u), element(base, r, c + 3u));`}
+    textureStore(dst, vec2u(x, y), t);
+  }
 }
 `,
 }));

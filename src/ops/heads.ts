@@ -67,7 +67,9 @@ export function headsMatmul(a: Operand, b: Operand, { transA = false, transB = f
   }
   for (const x of [a, b]) if ((isHeads(x) ? x.t : x).dtype !== 'f32') throw new ShapeError(`${op}: needs f32 operands`);
   const rt = (isHeads(a) ? a.t : a).runtime;
-  const kernel = chooseKernel(rt, { M, N, K, transA, transB, halves: false, batched: true });
+  // Short sequences too (M < 8, which matmul leaves to the general kernel): reading the
+  // heads in place saves two permuting copies, more than a tile of mostly clamped rows costs.
+  const kernel = chooseKernel(rt, { M: Math.max(M, 8), N, K, transA, transB, halves: false, batched: true });
   const maxTex = rt.limits.maxTextureDimension2D, maxBind = rt.maxBindingElements('f32');
   const K4x4 = Math.ceil(K / 4) * 4, bTexRows = transB ? N : K4x4;
   const perSeq = Math.max(heads * aR * aC, heads * bR * bC, heads * M * N);

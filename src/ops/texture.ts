@@ -1,4 +1,4 @@
-import { packTextureKernel, packWorkgroupSize } from '../../shaders/texture.js';
+import { packTexelsPerThread, packTextureKernel, packWorkgroupSize } from '../../shaders/texture.js';
 import { maxThreadsPerLaunch, spans } from './launch.js';
 import { bytesPerElement } from '../runtime/dtype.js';
 import { LimitError } from '../runtime/errors.js';
@@ -104,13 +104,15 @@ export function packMatrices(rt: Runtime, t: Tensor, start: number, slot: string
     const lastBase = Math.max(...[m.batches - 1, Math.floor((m.batches - 1) / heads) * heads - 1].filter((bi) => bi >= 0)
       .map((bi) => Math.floor(bi / heads) * m.batchStride + (bi % heads) * headStride));
     const src = rt.bind(t, start, lastBase + last);
-    const kernel = packTextureKernel(t.dtype === 'f16' ? 'f16' : 'f32');
+    const vec4 = t.dtype === 'f32' && !m.trans && [m.cols, m.ld, m.batchStride, headStride, src.shift].every((v) => v % 4 === 0);
+    const kernel = packTextureKernel({ srcType: t.dtype === 'f16' ? 'f16' : 'f32', vec4 });
+    const w = vec4 ? 4 : 1;
     const dst = { binding: texture.createView(), shift: 0 };
-    const texels = width * height;
-    for (const [first, count] of spans(texels, maxThreadsPerLaunch(rt, packWorkgroupSize))) {
+    const chunks = Math.ceil(width / packTexelsPerThread);
+    for (const [first, count] of spans(height, Math.floor(maxThreadsPerLaunch(rt, packWorkgroupSize) / chunks))) {
       rt.launch(kernel, { src, dst }, {
-        rows: m.rows, cols: m.cols, ld: m.ld, batchStride: m.batchStride, heads, headStride, width, height: m.height ?? m.rows,
-        trans: m.trans ? 1 : 0, start: first, texels: first + count,
+        rows: m.rows, cols: m.cols, ld: m.ld / w, batchStride: m.batchStride / w, heads, headStride: headStride / w, width, height: m.height ?? m.rows,
+        trans: m.trans ? 1 : 0, startRow: first, endRow: first + count,
       });
     }
   }

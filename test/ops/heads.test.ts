@@ -47,8 +47,9 @@ function run(c: Case) {
 
 // Attention's six products, as src/ops/attention.ts runs them: scores q kᵀ, context P v
 // (merged), dP = dC vᵀ, dv = Pᵀ dC (merged), dq = dS k (merged), dk = dSᵀ q (merged); at
-// head sizes that are and are not multiples of 4, and sequence lengths under and over a tile.
-const shapes = [[3, 2, 9, 8], [2, 3, 20, 6], [1, 4, 33, 16]] as const;
+// head sizes that are and are not multiples of 4, and sequence lengths under and over a tile
+// (5 tokens: fewer rows than matmul gives the texture kernel, still read in place).
+const shapes = [[3, 2, 9, 8], [2, 3, 20, 6], [1, 4, 33, 16], [4, 2, 5, 12]] as const;
 const products = (batch: number, H: number, S: number, d: number): [string, Case][] => [
   ['q kᵀ', { batch, H, M: S, K: d, N: S, aHeads: true, bHeads: true, transA: false, transB: true, merge: false }],
   ['P v, merged', { batch, H, M: S, K: S, N: d, aHeads: false, bHeads: true, transA: false, transB: false, merge: true }],
