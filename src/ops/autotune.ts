@@ -68,9 +68,12 @@ export interface Workload {
  * The shapes one Fisher step of a BERT-style encoder runs at `batch` sequences of `seq`
  * tokens (T = batch · seq): the linear layers x Wᵀ (M = T; query, key, value and the
  * attention output H → H, the intermediate H → I with GELU, the output I → H, each with its
- * bias), their backward dy W, attention's per-head products (QKᵀ and dP = dC Vᵀ; PV and
- * dQ = dS K; Pᵀ dC and dSᵀ Q), LayerNorm's rows (T x H), softmax's (batch · heads · seq x
- * seq) and the mask gradients of heads and neurons.
+ * bias), their backward dy W, LayerNorm's rows (T x H), softmax's (batch · heads · seq x
+ * seq) and the mask gradients of heads and neurons. Attention's per-head products are not
+ * timed: they run through headsMatmul (src/ops/heads.ts), which on the texture kernel reads
+ * the heads where they lie; timed as plain batched matmuls, the general kernel looked
+ * faster (it skips the strided pack), and choosing it would bring back the permuting
+ * copies into heads and out.
  */
 export function modelWorkload(config: { hidden: number; heads: number; intermediate: number }, { batch, seq }: { batch: number; seq: number }): Workload {
   const { hidden: H, heads, intermediate: I } = config;
@@ -89,14 +92,11 @@ export function modelWorkload(config: { hidden: number; heads: number; intermedi
       backward('backward of query, key, value, attention output', H, H),
       backward('backward of the intermediate', I, H),
       backward('backward of the output', H, I),
-      { what: 'attention scores Q Kᵀ, dP = dC Vᵀ', batch: bh, M: seq, K: dh, N: seq, transA: false, transB: true },
-      { what: 'attention context P V, dQ = dS K', batch: bh, M: seq, K: seq, N: dh, transA: false, transB: false },
-      { what: 'attention backward Pᵀ dC, dSᵀ Q', batch: bh, M: seq, K: seq, N: dh, transA: true, transB: false },
     ],
     rows: [
       { what: 'LayerNorm', op: 'layernorm', rows: T, cols: H, count: 2 },
       { what: 'attention softmax', op: 'softmax', rows: bh * seq, cols: seq, biasRows: batch, count: 1 },
-      { what: 'head mask gradient', op: 'maskGradient', shape: [batch, heads, seq, dh], axis: 1, count: 1 },
+      { what: 'head mask gradient', op: 'maskGradient', shape: [batch, seq, heads, dh], axis: 2, count: 1 },
       { what: 'neuron mask gradient', op: 'maskGradient', shape: [batch, seq, I], axis: 2, count: 1 },
     ],
   };

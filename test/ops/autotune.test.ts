@@ -46,14 +46,13 @@ const rowsWinner = (rowPerThread: boolean) => (t: Trial, i: number) =>
 
 const t = gpuSuite('kernel tuning');
 
-t('modelWorkload: the linear layers, their backward, attention and the row-wise ops of sst2-mini', () => {
+t('modelWorkload: the linear layers, their backward and the row-wise ops of sst2-mini (attention\'s products read heads in place, untimed)', () => {
   const w = modelWorkload({ hidden: 256, heads: 8, intermediate: 1024 }, { batch: 32, seq: 26 });
   const keys = w.matmuls.map(keyOf);
   assert.equal(keys, [
     '1024x256x256 B^T', '1024x256x1024 B^T', '1024x1024x256 B^T', '1024x256x256', '1024x1024x256', '1024x256x1024',
-    '32x32x26 B^T batched', '32x26x32 batched', '32x26x32 A^T batched',
   ]);
-  assert.equal(w.matmuls.map((m) => m.batch), [1, 1, 1, 1, 1, 1, 256, 256, 256]);
+  assert.equal(w.matmuls.map((m) => m.batch), [1, 1, 1, 1, 1, 1]);
   assert.ok(w.matmuls[1]!.gelu && w.matmuls[1]!.bias && !w.matmuls[3]!.bias);
   assert.equal(w.rows.map((r) => r.op), ['layernorm', 'softmax', 'maskGradient', 'maskGradient']);
   assert.throws(() => modelWorkload({ hidden: 30, heads: 8, intermediate: 64 }, { batch: 1, seq: 1 }), /not divisible/);

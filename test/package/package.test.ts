@@ -20,12 +20,13 @@ type ChildProcess = typeof import('node:child_process');
 const nodeApi = [
   'CheckpointError', 'DataError', 'DeviceLostError', 'GLUE_TASKS', 'ModelError', 'NoAdapterError', 'ShapeError', 'TokenizerError',
   'UnsupportedCheckpointError', 'WeightsNotFoundError', 'WgpruneError', 'averageSequenceLength', 'bundled', 'createRuntime',
-  'describeAdapter', 'evaluateGlue', 'evaluateSquad', 'fidelity', 'filesToBlobs', 'findMasks', 'openModelFiles', 'openModelFolder',
+  'defaultTuningFile', 'describeAdapter', 'evaluateGlue', 'evaluateSquad', 'fidelity', 'fileTuningCache', 'filesToBlobs', 'findMasks',
+  'memoryTuningCache', 'modelWorkload', 'openModelFiles', 'openModelFolder',
   'parseGlueTsv', 'parseSquadJson', 'pruneModel', 'prunedCheckpoint', 'prunedModelFiles', 'readGlueTsv', 'readSquadJson',
-  'sampleBatches', 'sampleSquadBatches', 'tuneMasks', 'writeFolder',
+  'sampleBatches', 'sampleSquadBatches', 'tuneKernels', 'tuneMasks', 'writeFolder',
 ];
-/** The browser entry: the same less what needs Node (paths, folders, the bundled files' locations). */
-const browserApi = nodeApi.filter((k) => !['bundled', 'openModelFolder', 'readGlueTsv', 'readSquadJson', 'writeFolder'].includes(k));
+/** The browser entry: the same less what needs Node (paths, folders, the bundled files' locations, the tuning cache file). */
+const browserApi = nodeApi.filter((k) => !['bundled', 'defaultTuningFile', 'fileTuningCache', 'openModelFolder', 'readGlueTsv', 'readSquadJson', 'writeFolder'].includes(k));
 
 interface Ran { code: number | null; stdout: string; stderr: string }
 
