@@ -51,9 +51,9 @@ export function opJobs(rt: Runtime, adapter: string): { jobs: Job[]; inputs: Ten
   const jobs: Job[] = [
     {
       ...base, benchmark: 'attention forward', shape: `${batch}x${seq}x${heads}x${hidden / heads}`, unit: 'GFLOP/s',
-      // QKᵀ and PV: 2 x 2 x batch x heads x seq² x headDim (the head split and merge are copies).
+      // QKᵀ and PV: 2 x 2 x batch x heads x seq² x headDim (heads read in place, src/ops/heads.ts).
       work: (4 * batch * heads * seq * seq * (hidden / heads)) / 1e9,
-      note: 'head split/merge, scaled masked softmax and both products',
+      note: 'scaled masked softmax and both products, heads read in place',
       run: async () => {
         const r = attentionForward(q, k, v, heads, { keyBias });
         disposeAttention(r.saved);

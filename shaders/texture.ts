@@ -12,8 +12,8 @@ export const packWorkgroupSize = 64;
  * sources are widened to f32. Matrix bi starts at (bi / heads) · batchStride + (bi % heads) ·
  * headStride: with heads > 1, the heads of a [batch, seq, heads · headDim] tensor are read
  * as [batch · heads, seq, headDim] matrices where they lie, with no permuting copy first
- * (heads = 1: evenly spaced matrices). One invocation per texel; a launch covers texels
- * `start` .. `texels` - 1.
+ * (heads = 1: evenly spaced matrices). An invocation writes up to 16 texels of one texture
+ * row; a launch covers texture rows `startRow` .. `endRow` - 1.
  *
  * Why textures: llvmpipe loads from a storage buffer one lane and one component at a time,
  * each with a bounds check and a branch (see shaders/matmul.ts), but fetches texels through

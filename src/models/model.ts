@@ -177,10 +177,12 @@ export class EncoderModel {
       throw new ModelError('maskGradients: the model is physically pruned; mask gradients are taken on the unpruned model');
     }
     const L = this.weights.layers.length;
-    const head = rt.tensor(new Float32Array(b.batch * L * c.heads), [b.batch, L, c.heads]);
-    const neuron = rt.tensor(new Float32Array(b.batch * L * c.intermediate), [b.batch, L, c.intermediate]);
     const tape = new Tape();
+    let head: Tensor | undefined, neuron: Tensor | undefined;
     try {
+      head = rt.tensor(new Float32Array(b.batch * L * c.heads), [b.batch, L, c.heads]);
+      neuron = rt.tensor(new Float32Array(b.batch * L * c.intermediate), [b.batch, L, c.intermediate]);
+      const [hg, ng] = [head, neuron];
       const losses = rt.tidy(() => {
         const keyBias = rt.tensor(Float32Array.from(b.attentionMask, (m) => (m ? 0 : float32Min)), [b.batch, b.seq]);
         let x = this.embed(b);
@@ -188,14 +190,14 @@ export class EncoderModel {
         const top = 'startPositions' in target ? this.spanHeadBackward(x, target) : this.classifierHeadBackward(x, target);
         let d = top.dHidden;
         for (let l = L - 1; l >= 0; l--) {
-          d = encoderLayerBackward(tape.layers[l]!, d, this.weights.layers[l]!, { keyBias }, { head, neuron, layer: l });
+          d = encoderLayerBackward(tape.layers[l]!, d, this.weights.layers[l]!, { keyBias }, { head: hg, neuron: ng, layer: l });
         }
         return top.losses;
       });
-      return { head, neuron, losses };
+      return { head: hg, neuron: ng, losses };
     } catch (e) {
-      head.dispose();
-      neuron.dispose();
+      head?.dispose();
+      neuron?.dispose();
       throw e;
     } finally {
       tape.dispose();

@@ -162,7 +162,8 @@ export function parseTuningFile(json: unknown): TuningFile | string {
 function isCachedChoice(v: unknown): v is CachedChoice {
   const e = v as Partial<CachedChoice> | null;
   if (!e || typeof e !== 'object' || typeof e.best !== 'string' || !e.ms || typeof e.ms !== 'object' || Array.isArray(e.ms)) return false;
-  return Object.values(e.ms).every((ms) => ms === null || (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0)) && e.best in e.ms;
+  // The best must have run here (a file edited by hand, or from elsewhere, may say otherwise).
+  return Object.values(e.ms).every((ms) => ms === null || (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0)) && typeof e.ms[e.best] === 'number';
 }
 
 /** What the timer is asked to time: one variant of one shape class. */

@@ -59,6 +59,7 @@ function materialize(x: Operand): Tensor {
  */
 export function headsMatmul(a: Operand, b: Operand, { transA = false, transB = false, merge = false } = {}): Tensor {
   const op = 'headsMatmul';
+  for (const x of [a, b]) (isHeads(x) ? x.t : x).check(op);
   const [batch, heads, aR, aC] = dimsOf(a, op);
   const [bBatch, bHeads, bR, bC] = dimsOf(b, op);
   const M = transA ? aC : aR, K = transA ? aR : aC, N = transB ? bR : bC, Kb = transB ? bC : bR;
@@ -76,15 +77,10 @@ export function headsMatmul(a: Operand, b: Operand, { transA = false, transB = f
   const seqPerPiece = Math.min(batch, Math.floor(maxTex / (heads * Math.max(M, bTexRows))), Math.floor(maxBind / perSeq));
   const inPlace = kernel.kind === 'texture' && !(isHeads(a) && transA) && seqPerPiece >= 1 && Math.ceil(K / 4) <= maxTex && Math.ceil(N / 4) <= maxTex;
   if (!inPlace) {
-    const a2 = materialize(a), b2 = materialize(b);
-    const c = matmul(a2, b2, { transA, transB });
-    for (const t of [a2, b2]) if (t !== a && t !== b) t.dispose();
-    if (!merge) return c;
-    const merged = permute(c, [0, 2, 1, 3]);
-    c.dispose();
-    const out = merged.reshape([batch, M, heads * N]);
-    merged.dispose();
-    return out;
+    return rt.tidy(() => {
+      const c = matmul(materialize(a), materialize(b), { transA, transB });
+      return merge ? permute(c, [0, 2, 1, 3]).reshape([batch, M, heads * N]) : c;
+    });
   }
 
   const c = rt.empty(merge ? [batch, M, heads * N] : [batch, heads, M, N]);

@@ -19,7 +19,7 @@ function groupsOf(op: string, x: Tensor, axis: number): { groups: number; inner:
 
 /**
  * x times mask along `axis` (mask has x.shape[axis] values): the head mask on the
- * context [batch, heads, seq, headDim] (axis 1), the neuron mask on [.., neurons] (-1).
+ * context [batch, seq, heads, headDim] (axis 2), the neuron mask on [.., neurons] (-1).
  */
 export function applyMask(x: Tensor, mask: Tensor, axis: number): Tensor {
   const op = 'applyMask';

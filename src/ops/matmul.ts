@@ -119,7 +119,10 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   // mostly empty, and C's layout is the same.
   if (shared && !transA && batch > 1) {
     const a2 = a.reshape([batch * M, K]), b2 = bBatchDims.length ? b.reshape([bR, bC]) : b;
-    const addend2 = options.addend && options.addend.size === batch * M * N ? options.addend.reshape([batch * M, N]) : options.addend;
+    if (options.addend && shapeString(options.addend.shape) !== shapeString([...batchDims, M, N])) {
+      throw new ShapeError(`matmul: addend ${options.addend} is not C's shape ${shapeString([...batchDims, M, N])} f32`);
+    }
+    const addend2 = options.addend?.check('matmul').reshape([batch * M, N]);
     const c2 = matmul(a2, b2, { ...options, ...(addend2 ? { addend: addend2 } : {}) });
     a2.dispose();
     if (b2 !== b) b2.dispose();

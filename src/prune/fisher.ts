@@ -64,10 +64,13 @@ export async function fisherInformation(
         fisherAccumulate(neuron, g.neuron, { perBatch });
       }
       if (headGram && neuronGram) {
-        const [h, n] = [accumulate(headGram, g.head), accumulate(neuronGram, g.neuron)];
+        // One at a time: if the second throws, the first's sum is already held where the finally frees it.
+        const h = accumulate(headGram, g.head);
         headGram.dispose();
+        headGram = h;
+        const n = accumulate(neuronGram, g.neuron);
         neuronGram.dispose();
-        [headGram, neuronGram] = [h, n];
+        neuronGram = n;
       }
       for (const t of [g.head, g.neuron, g.losses]) t.dispose();
       examples += b.tokens.batch;

@@ -12,6 +12,9 @@ export interface KernelTime {
   ms: number;
 }
 
+/** WebGPU's most queries in one query set: two a launch, so a profiled step flushes by 2,048 launches. */
+export const maxProfiledLaunches = 2048;
+
 export class KernelProfiler {
   private readonly totals = new Map<string, { launches: number; ns: number }>();
   private readonly reads = new Set<Promise<void>>();
@@ -25,7 +28,7 @@ export class KernelProfiler {
   pass(encoder: GPUCommandEncoder, name: string, launches: number): GPUComputePassEncoder {
     if (this.names.length === 0 && this.capacity < 2 * launches) {
       this.querySet?.destroy();
-      this.capacity = Math.max(2 * launches, 256);
+      this.capacity = Math.min(2 * maxProfiledLaunches, Math.max(2 * launches, 256));
       this.querySet = this.device.createQuerySet({ type: 'timestamp', count: this.capacity, label: 'profile' });
     }
     const i = this.names.length;

@@ -3,7 +3,7 @@ import { bytesPerElement, checkDType, hostArrayFor, fromHalfBits, toHalfBits, ty
 import { DeviceLostError, DisposedError, DTypeError, KernelError, LimitError, ShapeError, WgpruneError } from './errors.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { PipelineCache, grid, packUniforms } from './pipelines.js';
-import { KernelProfiler, type KernelTime } from './profiler.js';
+import { KernelProfiler, maxProfiledLaunches, type KernelTime } from './profiler.js';
 import { Storage, Tensor, checkShape, shapeString, sizeOf, type Shape, type TensorHost } from './tensor.js';
 import { patientWait } from './poll.js';
 import { fillWordsKernel } from '../../shaders/fill.js';
@@ -115,7 +115,7 @@ export class Runtime {
   private readonly staging: BufferPool;
   private readonly cache: PipelineCache;
   private readonly poison: boolean;
-  private readonly maxPending: number;
+  private maxPending: number;
   private readonly profiler: KernelProfiler | null = null;
   private pending: Entry[] = [];
   private uploads: GPUBuffer[] = [];
@@ -146,7 +146,10 @@ export class Runtime {
     this.explicitTuning = { ...options.tuning };
     this.maxPending = options.maxPendingDispatches ?? 1024;
     const profileEnv = typeof process !== 'undefined' && process.env?.WGPRUNE_PROFILE === '1';
-    if ((options.profile ?? profileEnv) && this.features.timestampQuery) this.profiler = new KernelProfiler(this.device);
+    if ((options.profile ?? profileEnv) && this.features.timestampQuery) {
+      this.profiler = new KernelProfiler(this.device);
+      this.maxPending = Math.min(this.maxPending, maxProfiledLaunches);
+    }
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), 'tensor', { floorBytes: options.poolFloorBytes });
     this.staging = new BufferPool(this.device, MAP_READ_USAGE(), 'readback');
     this.cache = new PipelineCache(this.device, (msg) => new KernelError(msg));
@@ -550,8 +553,9 @@ export class Runtime {
   }
 }
 
-function collectTensors(value: unknown, into: Set<Tensor>): void {
-  if (value instanceof Tensor) into.add(value);
-  else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) collectTensors(v, into);
+function collectTensors(value: unknown, into: Set<Tensor>, seen = new WeakSet<object>()): void {
+  if (value instanceof Tensor) { into.add(value); return; }
+  if (!value || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  for (const v of Array.isArray(value) ? value : Object.values(value)) collectTensors(v, into, seen);
 }

@@ -82,4 +82,9 @@ e('operands of different batches or heads are refused', ({ rt }) => {
   assert.match(thrown(() => headsMatmul(q, k, { transB: true })), 'headsMatmul: heads of tensor[2, 3, 8] f32 and heads of tensor[3, 3, 8] f32ᵀ do not multiply (batch 2/3');
   assert.match(thrown(() => asHeads(rt.tensor(new Float32Array(6), [1, 2, 3]), 2)), 'heads: tensor[1, 2, 3] f32 is not [batch, seq, 2 · headDim]');
 });
+e('a disposed operand is refused before anything is bound', ({ rt }) => {
+  const q = rt.tensor(new Float32Array(2 * 9 * 8), [2, 9, 8]), k = rt.tensor(new Float32Array(2 * 9 * 8), [2, 9, 8]);
+  k.dispose();
+  assert.match(thrown(() => headsMatmul(asHeads(q, 2), asHeads(k, 2), { transB: true })), 'headsMatmul: tensor[2, 9, 8] f32 was used after dispose()');
+});
 e.run();

@@ -1,10 +1,9 @@
-import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { addLayernormForward, layernormBackward, layernormForward } from '../../src/ops/layernorm.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
-import type { Tensor } from '../../src/runtime/tensor.js';
 import { assertClose, thrown } from '../helpers/compare.js';
-import { gpuSuite, type GpuContext } from '../helpers/gpu.js';
+import { gpuSuite } from '../helpers/gpu.js';
+import { alignBindings, at, launching } from '../helpers/kernels.js';
 import { checkGradient, dot } from '../helpers/gradcheck.js';
 import { Random } from '../helpers/random.js';
 import { f32 } from '../reference/elementwise.js';
@@ -24,40 +23,6 @@ function data(rows: number, cols: number, offset = 0) {
   };
 }
 
-/** `values` uploaded at element `offset` of a larger buffer (a view), to test bindings that do not start on a vec4. */
-function at(rt: Runtime, values: ArrayLike<number>, shape: number[], offset: number): Tensor {
-  if (offset === 0) return rt.tensor(values, shape);
-  const whole = rt.tensor(f32([...new Array<number>(offset).fill(7), ...Array.from(values)]), [offset + values.length]);
-  return whole.rows(offset, offset + values.length).reshape(shape);
-}
-
-/**
- * Raises the suite's runtime's binding alignment to 256 bytes, as most GPUs have it
- * (lavapipe's is 16 bytes, where a binding that starts on a vec4 never needs a shift):
- * vec4 kernels then read and write through shifted bindings.
- */
-function alignBindings(s: Test<GpuContext>, bytes = 256): void {
-  s.before((ctx) => {
-    const limits = ctx.rt.limits as { minStorageBufferOffsetAlignment: number };
-    limits.minStorageBufferOffsetAlignment = Math.max(bytes, limits.minStorageBufferOffsetAlignment);
-  });
-}
-
-/** The names of the kernels `fn` launches on `rt` (a spy on Runtime.launch), with its result. */
-function launching<T>(rt: Runtime, fn: () => T): { result: T; kernels: string[] } {
-  const kernels: string[] = [];
-  const launch = rt.launch;
-  const spy = (kernel: { name: string }, ...rest: unknown[]) => {
-    kernels.push(kernel.name);
-    (launch as (this: Runtime, ...args: unknown[]) => void).call(rt, kernel, ...rest);
-  };
-  rt.launch = spy as unknown as Runtime['launch'];
-  try {
-    return { result: fn(), kernels };
-  } finally {
-    rt.launch = launch;
-  }
-}
 
 /** A row-wise kernel's name in a variant (shaders/layernorm.ts names them so). */
 const variantName = (base: string, vec4: boolean, rowPerThread: boolean) => `${base}${vec4 ? '[vec4]' : ''}${rowPerThread ? '[row]' : ''}`;

@@ -231,6 +231,9 @@ for (const [name, options] of [
 ep('an addend of another shape is refused', ({ rt }) => {
   assert.match(thrown(() => matmul(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor(new Float32Array(6), [3, 2]), { addend: rt.tensor([1, 2, 3, 4], [4]) })),
     'matmul: addend tensor[4] f32 is not C\'s shape [2, 2] f32');
+  // A batch over a shared B folds into M: an addend of C's size in another layout is still refused.
+  assert.match(thrown(() => matmul(rt.tensor(new Float32Array(2 * 3 * 4), [2, 3, 4]), rt.tensor(new Float32Array(4 * 5), [4, 5]), { addend: rt.tensor(new Float32Array(30), [3, 2, 5]) })),
+    'matmul: addend tensor[3, 2, 5] f32 is not C\'s shape [2, 3, 5] f32');
 });
 ep('a bias of the wrong size is refused', ({ rt }) => {
   assert.match(thrown(() => matmul(rt.tensor(new Float32Array(6), [2, 3]), rt.tensor(new Float32Array(6), [3, 2]), { bias: rt.tensor([1, 2, 3], [3]) })),
