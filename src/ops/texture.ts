@@ -107,7 +107,7 @@ export function packMatrices(rt: Runtime, t: Tensor, start: number, slot: string
     const vec4 = t.dtype === 'f32' && !m.trans && [m.cols, m.ld, m.batchStride, headStride, src.shift].every((v) => v % 4 === 0);
     const kernel = packTextureKernel({ srcType: t.dtype === 'f16' ? 'f16' : 'f32', vec4 });
     const w = vec4 ? 4 : 1;
-    const dst = { binding: texture.createView(), shift: 0 };
+    const dst = { binding: texture.createView(), shift: 0, texture: 'storageTexture' as const };
     const chunks = Math.ceil(width / packTexelsPerThread);
     for (const [first, count] of spans(height, Math.floor(maxThreadsPerLaunch(rt, packWorkgroupSize) / chunks))) {
       rt.launch(kernel, { src, dst }, {
@@ -116,5 +116,5 @@ export function packMatrices(rt: Runtime, t: Tensor, start: number, slot: string
       });
     }
   }
-  return { binding: texture.createView(), shift: 0 };
+  return { binding: texture.createView(), shift: 0, texture: 'texture' };
 }

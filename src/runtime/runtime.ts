@@ -65,13 +65,17 @@ export interface RuntimeStats extends PoolStats {
 
 /**
  * A binding: part of a tensor's buffer, with `shift` the element offset the kernel must
- * add and the tensor's dtype, or a texture's view (shift 0, no dtype).
+ * add and the tensor's dtype; or a texture's view (shift 0, no dtype) with the kind of
+ * binding it was made for, a sampled texture or a storage texture.
  */
 export interface Bound {
   binding: GPUBufferBinding | GPUTextureView;
   shift: number;
   dtype?: DType;
+  texture?: 'texture' | 'storageTexture';
 }
+
+const bindingWords = { storage: 'a storage buffer', texture: 'a sampled texture', storageTexture: 'a storage texture' } as const;
 
 type Entry =
   | { kind: 'dispatch'; name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: (GPUBufferBinding | GPUTextureView)[]; uniforms: ArrayBuffer; workgroups: [number, number, number] }
@@ -315,8 +319,10 @@ export class Runtime {
       const value = given[name];
       if (value === undefined) throw new WgpruneError(`kernel ${kernel.name}: binding ${name} was not given`);
       const b = value instanceof Tensor ? this.bind(value.check(kernel.name)) : value;
-      const isBuffer = !!b.dtype;
-      if (isBuffer !== (spec.kind === 'storage')) throw new WgpruneError(`kernel ${kernel.name}: binding ${name} takes a ${spec.kind === 'storage' ? 'storage buffer' : 'texture'}`);
+      const kind = b.dtype ? 'storage' : b.texture;
+      if (kind !== spec.kind) {
+        throw new WgpruneError(`kernel ${kernel.name}: binding ${name} takes ${bindingWords[spec.kind]}, got ${kind ? bindingWords[kind] : 'a view of unknown kind'}`);
+      }
       if (spec.kind === 'storage') {
         if (b.dtype !== spec.type) throw new DTypeError(`kernel ${kernel.name}: binding ${name} takes ${spec.type}, got ${b.dtype}`);
         const width = spec.vec4 ? 4 : 1;

@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { kernel, kernelFamily, read, write } from '../../shaders/kernel.js';
+import { kernel, kernelFamily, read, storageTexture, texture, write } from '../../shaders/kernel.js';
 import { DTypeError, KernelError, WgpruneError } from '../../src/runtime/errors.js';
 import { rejected, thrown } from '../helpers/compare.js';
 import { gpuSuite } from '../helpers/gpu.js';
@@ -104,6 +104,18 @@ s('launch refuses a missing, unknown or mistyped binding, naming the kernel', ({
   assert.throws(call({ x }), (e: Error) => e instanceof WgpruneError && /kernel testAffine: binding out was not given/.test(e.message));
   assert.throws(call({ x, out: x, extra: x }), /kernel testAffine has no binding extra/);
   assert.throws(call({ x: ids, out: x }), (e: Error) => e instanceof DTypeError && /binding x takes f32, got i32/.test(e.message));
+});
+
+s('launch refuses a texture where a buffer goes, and a sampled texture where a storage texture goes', ({ rt }) => {
+  const sampler = kernel({ name: 'testTextures', bindings: { t: texture, s: storageTexture }, workgroupSize: 1, dispatch: () => 1, code: 'fn main() { _ = textureLoad(t, vec2u(0u, 0u), 0); textureStore(s, vec2u(0u, 0u), vec4f(1.0)); }' });
+  const tex = rt.device.createTexture({ size: [4, 4], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING });
+  const sampled = { binding: tex.createView(), shift: 0, texture: 'texture' as const };
+  const storage = { binding: tex.createView(), shift: 0, texture: 'storageTexture' as const };
+  assert.match(thrown(() => rt.launch(sampler, { t: storage, s: storage }, {})), 'kernel testTextures: binding t takes a sampled texture, got a storage texture');
+  assert.match(thrown(() => rt.launch(sampler, { t: sampled, s: sampled }, {})), 'binding s takes a storage texture, got a sampled texture');
+  assert.match(thrown(() => rt.launch(sampler, { t: { binding: tex.createView(), shift: 0 }, s: storage }, {})), 'binding t takes a sampled texture, got a view of unknown kind');
+  assert.match(thrown(() => rt.launch(affine, { x: sampled, out: rt.empty([2]) }, { count: 2, alpha: 1, k: 0 })), 'binding x takes a storage buffer, got a sampled texture');
+  tex.destroy();
 });
 
 s('launch refuses a missing, unknown or unrepresentable uniform, naming the kernel', ({ rt }) => {
