@@ -1,58 +1,5 @@
-import { workgroupReduce } from './common.js';
 import { kernelFamily, read, write } from './kernel.js';
-
-/** A row-wise kernel's variant: its workgroup size, and a row per invocation rather than per workgroup. */
-export interface RowVariant {
-  size: number;
-  rowPerThread: boolean;
-}
-
-/**
- * A row-wise kernel's variant with its access width: `vec4` reads and writes four columns
- * an access (cols a multiple of 4, every row-long binding starting on a vec4). On software
- * adapters every storage access is a per-lane loop with a bounds check, so a vec4 costs
- * about as much as a scalar (see mapKernel in common.ts): the vec4 kernels make a quarter
- * of the accesses. On a GPU they are 16-byte loads, coalesced across a row's workgroup.
- */
-export interface VecRowVariant extends RowVariant {
-  vec4: boolean;
-}
-
-/** The fused add + LayerNorm's variant. */
-export type AddLayernormVariant = VecRowVariant;
-
-/** Workgroups of a row-wise launch: one a row, or one per `size` rows with a row per invocation. */
-export const rowsDispatch = ({ size, rowPerThread }: RowVariant) => (u: { rows: number }) => (rowPerThread ? Math.ceil(u.rows / size) : u.rows);
-
-/**
- * The WGSL every row-wise kernel is made of, for one variant (LayerNorm's and softmax's):
- * `T` (f32 or vec4f; `cols` still counts scalars, `width` counts T), the helpers
- * (`lanesSum`, `lanesMax` of a T, and the workgroup reductions), the opening of main
- * (`row` and `width`), a loop over this invocation's columns `c` of the row (in units of
- * T), the row's total or max of a per-invocation f32, and a block run once a row.
- */
-export function rowParts(v: VecRowVariant) {
-  const T = v.vec4 ? 'vec4f' : 'f32';
-  const [first, step] = v.rowPerThread ? ['0u', '1u'] : ['lid', `${v.size}u`];
-  return {
-    T,
-    helpers: /* wgsl */ `${v.rowPerThread ? '' : workgroupReduce(v.size)}
-fn lanesSum(v: ${T}) -> f32 {
-  return ${v.vec4 ? 'v.x + v.y + v.z + v.w' : 'v'};
-}
-fn lanesMax(v: ${T}) -> f32 {
-  return ${v.vec4 ? 'max(max(v.x, v.y), max(v.z, v.w))' : 'v'};
-}`,
-    /** The row index (uniform over a row's workgroup, so returning early keeps the barriers uniform). */
-    start: /* wgsl */ `let row = ${v.rowPerThread ? `flatWorkgroup(wid, nwg) * ${v.size}u + lid` : 'flatWorkgroup(wid, nwg)'};
-  if (row >= p.rows) { return; }
-  let width = p.cols / ${v.vec4 ? 4 : 1}u;`,
-    loop: (body: string) => `for (var c = ${first}; c < width; c += ${step}) {\n    ${body}\n  }`,
-    sum: (x: string) => (v.rowPerThread ? x : `workgroupSum(${x}, lid)`),
-    max: (x: string) => (v.rowPerThread ? x : `workgroupMax(${x}, lid)`),
-    once: (body: string) => `${v.rowPerThread ? '' : 'if (lid == 0u) '}{\n    ${body}\n  }`,
-  };
-}
+import { mainSignature, rowKernel, type RowParts, type VecRowVariant } from './rows.js';
 
 /**
  * WGSL computing a row's `mean` and `rstd` in one pass over `value` (an expression of the
@@ -63,7 +10,7 @@ fn lanesMax(v: ${T}) -> f32 {
  * spread, unlike Σx² - n mean²), and it saves that pass: LayerNorm of 4096 x 768 took about
  * a fifth less time than with two passes for the statistics (vec4, llvmpipe).
  */
-function welfordStatistics(parts: ReturnType<typeof rowParts>, value: string, also = ''): string {
+function welfordStatistics(parts: RowParts, value: string, also = ''): string {
   const { T, loop, sum } = parts;
   return /* wgsl */ `var n = 0.0;
   var mu = ${T}(0.0);
@@ -78,11 +25,6 @@ function welfordStatistics(parts: ReturnType<typeof rowParts>, value: string, al
   let rstd = inverseSqrt(${sum('lanesSum(m2 + n * dm * dm)')} / f32(p.cols) + p.eps);`;
 }
 
-/** The row-wise kernels' entry point (`wid`, `nwg`, `lid`). */
-export const mainSignature = 'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32)';
-
-const name = (base: string, v: VecRowVariant) => `${base}${v.vec4 ? '[vec4]' : ''}${v.rowPerThread ? '[row]' : ''}`;
-
 /**
  * LayerNorm over the last axis: y = (x - mean) * rstd * gamma + beta, one workgroup a row
  * or (`rowPerThread`, for CPU adapters, see softmax.ts) one invocation a row, scalar or
@@ -90,27 +32,16 @@ const name = (base: string, v: VecRowVariant) => `${base}${v.vec4 ? '[vec4]' : '
  * `welfordStatistics`), then y. Saves mean and rstd for the backward.
  */
 export const layernormForwardKernel = kernelFamily('layernormForward', (v: VecRowVariant) => {
-  const parts = rowParts(v);
-  const { helpers, start, loop, once } = parts;
   const vector = read('f32', { vec4: v.vec4 });
-  return {
-    name: name('layernormForward', v),
+  return rowKernel('layernormForward', v, {
     bindings: { x: vector, gamma: vector, beta: vector, y: write('f32', { vec4: v.vec4 }), meanOut: write(), rstdOut: write() },
     uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
-    workgroupSize: v.size,
-    dispatch: rowsDispatch(v),
-    code: /* wgsl */ `
-${helpers}
-${mainSignature} {
-  ${start}
-  let xb = p.xShift + row * width;
+    body: (parts) => /* wgsl */ `let xb = p.xShift + row * width;
   ${welfordStatistics(parts, 'x[xb + c]')}
   let yb = p.yShift + row * width;
-  ${loop('y[yb + c] = (x[xb + c] - mean) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];')}
-  ${once('meanOut[p.meanOutShift + row] = mean;\n    rstdOut[p.rstdOutShift + row] = rstd;')}
-}
-`,
-  };
+  ${parts.loop('y[yb + c] = (x[xb + c] - mean) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];')}
+  ${parts.once('meanOut[p.meanOutShift + row] = mean;\n    rstdOut[p.rstdOutShift + row] = rstd;')}`,
+  });
 });
 
 /**
@@ -118,19 +49,11 @@ ${mainSignature} {
  * xhat = (x - mean) * rstd, a row per workgroup or per invocation, scalar or vec4.
  */
 export const layernormBackwardKernel = kernelFamily('layernormBackward', (v: VecRowVariant) => {
-  const { T, helpers, start, loop, sum } = rowParts(v);
   const vector = read('f32', { vec4: v.vec4 });
-  return {
-    name: name('layernormBackward', v),
+  return rowKernel('layernormBackward', v, {
     bindings: { x: vector, gamma: vector, meanIn: read(), rstdIn: read(), dy: vector, dx: write('f32', { vec4: v.vec4 }) },
     uniforms: { rows: 'u32', cols: 'u32' },
-    workgroupSize: v.size,
-    dispatch: rowsDispatch(v),
-    code: /* wgsl */ `
-${helpers}
-${mainSignature} {
-  ${start}
-  let mean = meanIn[p.meanInShift + row];
+    body: ({ T, loop, sum }) => /* wgsl */ `let mean = meanIn[p.meanInShift + row];
   let rstd = rstdIn[p.rstdInShift + row];
   let xb = p.xShift + row * width;
   let db = p.dyShift + row * width;
@@ -141,10 +64,8 @@ ${mainSignature} {
   let meanG = ${sum('lanesSum(sg)')} / n;
   let meanGX = ${sum('lanesSum(sgx)')} * rstd / n;
   let ob = p.dxShift + row * width;
-  ${loop('let g = dy[db + c] * gamma[p.gammaShift + c];\n    dx[ob + c] = rstd * (g - meanG - (x[xb + c] - mean) * rstd * meanGX);')}
-}
-`,
-  };
+  ${loop('let g = dy[db + c] * gamma[p.gammaShift + c];\n    dx[ob + c] = rstd * (g - meanG - (x[xb + c] - mean) * rstd * meanGX);')}`,
+  });
 });
 
 /** The parameter backward's variant: its workgroup size, and vec4 accesses (four columns a thread). */
@@ -198,32 +119,21 @@ ${mainSignature} {
  * check, so a vec4 costs about as much as a scalar (see mapKernel in common.ts). A row per
  * workgroup or (`rowPerThread`) per invocation, as the other row-wise kernels.
  */
-export const addLayernormForwardKernel = kernelFamily('addLayernormForward', (v: AddLayernormVariant) => {
-  const parts = rowParts(v);
-  const { helpers, start, loop, once } = parts;
+export const addLayernormForwardKernel = kernelFamily('addLayernormForward', (v: VecRowVariant) => {
   const vector = read('f32', { vec4: v.vec4 });
-  return {
-    name: name('addLayernormForward', v),
+  return rowKernel('addLayernormForward', v, {
     bindings: {
       a: vector, b: vector, gamma: vector, beta: vector,
       y: write('f32', { vec4: v.vec4 }), xOut: write('f32', { vec4: v.vec4 }), meanOut: write(), rstdOut: write(),
     },
     uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
-    workgroupSize: v.size,
-    dispatch: rowsDispatch(v),
-    code: /* wgsl */ `
-${helpers}
-${mainSignature} {
-  ${start}
-  let ab = p.aShift + row * width;
+    body: (parts) => /* wgsl */ `let ab = p.aShift + row * width;
   let bb = p.bShift + row * width;
   let xb = p.xOutShift + row * width;
   ${welfordStatistics(parts, 'a[ab + c] + b[bb + c]', 'xOut[xb + c] = v;')}
   // Each invocation reads back only the sums it wrote itself.
   let yb = p.yShift + row * width;
-  ${loop('y[yb + c] = (xOut[xb + c] - mean) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];')}
-  ${once('meanOut[p.meanOutShift + row] = mean;\n    rstdOut[p.rstdOutShift + row] = rstd;')}
-}
-`,
-  };
+  ${parts.loop('y[yb + c] = (xOut[xb + c] - mean) * rstd * gamma[p.gammaShift + c] + beta[p.betaShift + c];')}
+  ${parts.once('meanOut[p.meanOutShift + row] = mean;\n    rstdOut[p.rstdOutShift + row] = rstd;')}`,
+  });
 });

@@ -1,13 +1,10 @@
 import { kernelFamily, read, write } from './kernel.js';
-import { mainSignature, rowParts, rowsDispatch, type VecRowVariant } from './layernorm.js';
+import { rowKernel, type VecRowVariant } from './rows.js';
 
 /** The forward's variant: the row mapping, the access width, and whether an additive key mask is added. */
 export interface SoftmaxForwardVariant extends VecRowVariant {
   hasBias: boolean;
 }
-
-const name = (base: string, v: VecRowVariant & { hasBias?: boolean }) =>
-  `${base}${v.hasBias ? '[bias]' : ''}${v.vec4 ? '[vec4]' : ''}${v.rowPerThread ? '[row]' : ''}`;
 
 /**
  * Softmax over the last axis of x * scale + bias, stable (the row's max is subtracted
@@ -32,19 +29,11 @@ const name = (base: string, v: VecRowVariant & { hasBias?: boolean }) =>
  * kernels issue). `vec4` reads and writes four columns an access (VecRowVariant).
  */
 export const softmaxForwardKernel = kernelFamily('softmaxForward', (v: SoftmaxForwardVariant) => {
-  const { T, helpers, start, loop, sum, max } = rowParts(v);
   const logit = v.hasBias ? 'x[xb + c] * p.scale + bias[bb + c]' : 'x[xb + c] * p.scale';
-  return {
-    name: name('softmaxForward', v),
+  return rowKernel(`softmaxForward${v.hasBias ? '[bias]' : ''}`, v, {
     bindings: { x: read('f32', { vec4: v.vec4 }), bias: read('f32', { vec4: v.vec4 && v.hasBias }), y: write('f32', { vec4: v.vec4 }) },
     uniforms: { rows: 'u32', cols: 'u32', rowsPerBatch: 'u32', scale: 'f32', rowStart: 'u32' },
-    workgroupSize: v.size,
-    dispatch: rowsDispatch(v),
-    code: /* wgsl */ `
-${helpers}
-${mainSignature} {
-  ${start}
-  let xb = p.xShift + row * width;
+    body: ({ T, loop, sum, max }) => /* wgsl */ `let xb = p.xShift + row * width;
   let yb = p.yShift + row * width;${v.hasBias ? '\n  let bb = p.biasShift + ((p.rowStart + row) / p.rowsPerBatch) * width;' : ''}
   var m = ${T}(bitcast<f32>(0xff7fffffu));
   var s = ${T}(0.0);
@@ -54,10 +43,8 @@ ${mainSignature} {
     m = grown;`)}
   let rowMax = ${max('lanesMax(m)')};
   let inv = 1.0 / ${sum('lanesSum(s * exp(m - rowMax))')};
-  ${loop(`y[yb + c] = exp(${v.hasBias ? 'y[yb + c]' : 'x[xb + c] * p.scale'} - rowMax) * inv;`)}
-}
-`,
-  };
+  ${loop(`y[yb + c] = exp(${v.hasBias ? 'y[yb + c]' : 'x[xb + c] * p.scale'} - rowMax) * inv;`)}`,
+  });
 });
 
 /**
@@ -65,26 +52,16 @@ ${mainSignature} {
  * invocation (`rowPerThread`, see softmaxForwardKernel), scalar or vec4.
  */
 export const softmaxBackwardKernel = kernelFamily('softmaxBackward', (v: VecRowVariant) => {
-  const { T, helpers, start, loop, sum } = rowParts(v);
   const vector = read('f32', { vec4: v.vec4 });
-  return {
-    name: name('softmaxBackward', v),
+  return rowKernel('softmaxBackward', v, {
     bindings: { y: vector, dy: vector, dx: write('f32', { vec4: v.vec4 }) },
     uniforms: { rows: 'u32', cols: 'u32', scale: 'f32' },
-    workgroupSize: v.size,
-    dispatch: rowsDispatch(v),
-    code: /* wgsl */ `
-${helpers}
-${mainSignature} {
-  ${start}
-  let yb = p.yShift + row * width;
+    body: ({ T, loop, sum }) => /* wgsl */ `let yb = p.yShift + row * width;
   let db = p.dyShift + row * width;
   var s = ${T}(0.0);
   ${loop('s += dy[db + c] * y[yb + c];')}
   let dot = ${sum('lanesSum(s)')};
   let ob = p.dxShift + row * width;
-  ${loop('dx[ob + c] = p.scale * y[yb + c] * (dy[db + c] - dot);')}
-}
-`,
-  };
+  ${loop('dx[ob + c] = p.scale * y[yb + c] * (dy[db + c] - dot);')}`,
+  });
 });

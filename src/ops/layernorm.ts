@@ -1,9 +1,9 @@
-import { powerOfTwoWorkgroup } from '../../shaders/common.js';
-import { addLayernormForwardKernel, layernormBackwardKernel, type RowVariant, layernormForwardKernel, layernormParamsBackwardKernel } from '../../shaders/layernorm.js';
-import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
-import type { Bound, Runtime } from '../runtime/runtime.js';
+import { addLayernormForwardKernel, layernormBackwardKernel, layernormForwardKernel, layernormParamsBackwardKernel } from '../../shaders/layernorm.js';
+import { DTypeError, ShapeError } from '../runtime/errors.js';
+import type { Bound } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, spans } from './launch.js';
+import { spans } from './launch.js';
+import { rowsPerLaunch, rowVariant, vec4Rows } from './rows.js';
 import { sum } from './reduce.js';
 
 export interface LayernormSaved {
@@ -21,27 +21,6 @@ function rowsOf(op: string, x: Tensor, gamma: Tensor, extra: Tensor[] = []): { r
   if (cols === undefined || cols === 0) throw new ShapeError(`${op}: ${x} has no last axis to normalize`);
   if (gamma.size !== cols) throw new ShapeError(`${op}: gamma ${shapeString(gamma.shape)} does not match the last axis of ${x}`);
   return { rows: x.size / cols, cols };
-}
-
-/** The row-wise kernels' variant on this runtime: the widest power-of-two workgroup, and the adapter's row mapping. */
-export function rowVariant(rt: Runtime): RowVariant {
-  return { size: powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup), rowPerThread: rt.tuning.rowPerThread };
-}
-
-/** Rows per launch: bounded by one binding of x and by the dispatch grid. */
-function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
-  const n = Math.min(Math.floor(rt.maxBindingElements('f32') / cols), maxThreadsPerLaunch(rt, 1));
-  if (n < 1) throw new LimitError(`${op}: one row of ${cols} values is larger than one storage binding`);
-  return n;
-}
-
-/**
- * Whether a row-wise launch can read and write vec4s: rows a multiple of 4 long, and every
- * row-long binding (and gamma, beta) starting on a vec4. A tensor viewed at an element
- * offset that is not a multiple of 4 takes the scalar kernel.
- */
-export function vec4Rows(cols: number, bound: Bound[]): boolean {
-  return cols % 4 === 0 && bound.every((b) => b.shift % 4 === 0);
 }
 
 /**

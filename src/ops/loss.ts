@@ -3,7 +3,8 @@ import { crossEntropyBackwardKernel, crossEntropyRowsKernel, lossMeanKernel } fr
 import { DTypeError, IdRangeError, LimitError, ShapeError } from '../runtime/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { launchMap, maxThreadsPerLaunch, spans } from './launch.js';
+import { launchMap, spans } from './launch.js';
+import { rowsPerLaunch } from './rows.js';
 
 /*
  * Every forward returns both the batch loss and the per-example losses; every backward
@@ -62,19 +63,13 @@ function rowWorkgroup(rt: Runtime): number {
   return powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 64);
 }
 
-function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
-  const n = Math.min(Math.floor(rt.maxBindingElements('f32') / cols), maxThreadsPerLaunch(rt, 1));
-  if (n < 1) throw new LimitError(`${op}: one row of ${cols} logits is larger than one storage binding`);
-  return n;
-}
-
 /** Per-example cross-entropy of each row of logits into losses [batch]. */
 function crossEntropyRows(op: string, logits: Tensor, labels: Tensor, span: boolean): Tensor {
   const rt = logits.runtime;
   const [batch, cols] = logits.shape as [number, number];
   const kernel = crossEntropyRowsKernel({ size: rowWorkgroup(rt), span });
   const losses = rt.empty([batch]); // [batch]
-  for (const [start, n] of spans(batch, rowsPerLaunch(rt, cols, op))) {
+  for (const [start, n] of spans(batch, rowsPerLaunch(rt, cols, op, 'logits'))) {
     rt.launch(kernel, { x: rt.bind(logits, start * cols, n * cols), labels, losses: rt.bind(losses, start, n) }, {
       rows: n, cols, rowStart: start, nanBits: NAN_BITS,
     });
@@ -88,7 +83,7 @@ function crossEntropyGrad(op: string, logits: Tensor, labels: Tensor, span: bool
   const [batch, cols] = logits.shape as [number, number];
   const kernel = crossEntropyBackwardKernel({ size: rowWorkgroup(rt), span, countValid });
   const dx = rt.empty(logits.shape); // [batch, cols]
-  for (const [start, n] of spans(batch, rowsPerLaunch(rt, cols, op))) {
+  for (const [start, n] of spans(batch, rowsPerLaunch(rt, cols, op, 'logits'))) {
     rt.launch(kernel, { x: rt.bind(logits, start * cols, n * cols), labels, dx: rt.bind(dx, start * cols, n * cols) }, {
       rows: n, cols, rowStart: start, batch, scale, nanBits: NAN_BITS,
     });

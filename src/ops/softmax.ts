@@ -1,11 +1,10 @@
-import { powerOfTwoWorkgroup } from '../../shaders/common.js';
-import type { RowVariant } from '../../shaders/layernorm.js';
+import type { RowVariant } from '../../shaders/rows.js';
 import { softmaxBackwardKernel, softmaxForwardKernel } from '../../shaders/softmax.js';
-import { DTypeError, LimitError, ShapeError } from '../runtime/errors.js';
+import { DTypeError, ShapeError } from '../runtime/errors.js';
 import type { Bound, Runtime } from '../runtime/runtime.js';
 import { shapeString, type Tensor } from '../runtime/tensor.js';
-import { maxThreadsPerLaunch, spans } from './launch.js';
-import { rowVariant, vec4Rows } from './layernorm.js';
+import { spans } from './launch.js';
+import { rowsPerLaunch, rowVariant, vec4Rows } from './rows.js';
 
 /**
  * The softmax kernels' variant on this runtime. Rows are short (sequence lengths); 64
@@ -14,13 +13,7 @@ import { rowVariant, vec4Rows } from './layernorm.js';
  * a row (shaders/softmax.ts).
  */
 function softmaxVariant(rt: Runtime): RowVariant {
-  return { ...rowVariant(rt), size: powerOfTwoWorkgroup(rt.limits.maxComputeInvocationsPerWorkgroup, 64) };
-}
-
-function rowsPerLaunch(rt: Runtime, cols: number, op: string): number {
-  const n = Math.min(Math.floor(rt.maxBindingElements('f32') / cols), maxThreadsPerLaunch(rt, 1));
-  if (n < 1) throw new LimitError(`${op}: one row of ${cols} values is larger than one storage binding`);
-  return n;
+  return rowVariant(rt, 64);
 }
 
 function checkF32(op: string, ...ts: Tensor[]): void {
