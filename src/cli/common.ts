@@ -20,6 +20,26 @@ export const bundledData = join(packageRoot, 'data', 'glue', 'SST-2', 'dev.tsv')
 /** 2,048 SST-2 training sentences (data/PROVENANCE.md): the demo's sample set. */
 export const bundledSamples = join(packageRoot, 'data', 'glue', 'SST-2', 'train-2048.tsv');
 
+/**
+ * Ends a command's runtime: with WGPRUNE_PROFILE=1 (the runtime then times every kernel,
+ * src/runtime/profiler.ts), first prints where the device's time went, slowest kernels
+ * first, on stderr.
+ */
+export async function closeRuntime(rt: Runtime): Promise<void> {
+  try {
+    const kernels = await rt.profile().catch(() => null);
+    if (kernels?.length) {
+      const total = kernels.reduce((s, k) => s + k.ms, 0);
+      console.error(`profile: ${total.toFixed(0)} ms of device time in ${kernels.reduce((s, k) => s + k.launches, 0)} launches (WGPRUNE_PROFILE=1)`);
+      for (const k of kernels.slice(0, 15)) {
+        console.error(`  ${k.ms.toFixed(1).padStart(9)} ms ${(100 * k.ms / total).toFixed(1).padStart(5)}% ${String(k.launches).padStart(6)} x  ${k.name}`);
+      }
+    }
+  } finally {
+    rt.destroy();
+  }
+}
+
 export interface Loaded {
   rt: Runtime;
   model: EncoderModel;

@@ -6,7 +6,7 @@ import { matmul } from '../ops/matmul.js';
 import { UsageError } from '../runtime/errors.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { createRuntime } from '../runtime/runtime.js';
-import { bundledData, bundledSamples } from './common.js';
+import { bundledData, bundledSamples, closeRuntime } from './common.js';
 import { evalCommand } from './eval.js';
 import { pruneCommand } from './prune.js';
 
@@ -68,7 +68,7 @@ export async function demo(args: string[]): Promise<void> {
     console.log(`check:    worst error on 256 sampled entries ${worst.toExponential(2)} of Σ|a·b| (limit 1e-5): ${ok ? 'ok' : 'FAILED'}`);
     if (!ok) process.exitCode = 1;
   } finally {
-    rt.destroy();
+    await closeRuntime(rt);
   }
 
   // The pruned model goes to a fresh folder (or --out), then is loaded from disk and scored.

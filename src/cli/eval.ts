@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { evaluateGlue, evaluateSquad } from '../eval/task.js';
 import { UsageError } from '../runtime/errors.js';
-import { bundledModel, progress, readTask, taskOptions } from './common.js';
+import { bundledModel, progress, readTask, taskOptions, closeRuntime } from './common.js';
 import { checkInputFile, checkModelFolder, openTaskModel, positiveIntOption, taskOption } from './checks.js';
 
 export const evalHelp = `usage: wgprune eval --task TASK --data FILE [--model DIR] [options]
@@ -50,6 +50,6 @@ export async function evalCommand(args: string[]): Promise<void> {
     }
   } finally {
     model.dispose();
-    rt.destroy();
+    await closeRuntime(rt);
   }
 }

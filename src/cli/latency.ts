@@ -4,7 +4,7 @@ import { forwardLatency, measureLut, parseLut, type LatencyLut } from '../prune/
 import { describeAdapter } from '../runtime/gpu.js';
 import { UsageError, WgpruneError } from '../runtime/errors.js';
 import { checkOutputFolder } from '../io/node.js';
-import { bundledModel, openModel, positiveInt, progress, writeAtomically } from './common.js';
+import { bundledModel, openModel, positiveInt, progress, writeAtomically, closeRuntime } from './common.js';
 
 export const latencyHelp = `usage: wgprune latency [--model DIR] [--batch B] [--seq S] [--json] [--adapter NAME]
 
@@ -31,7 +31,7 @@ export async function latencyCommand(args: string[]): Promise<void> {
     else console.log(`latency: ${t.medianMs.toFixed(2)} ms median (min ${t.minMs.toFixed(2)}, max ${t.maxMs.toFixed(2)}, ${t.runs} runs) for ${batch} x ${seq} tokens on ${result.adapter}`);
   } finally {
     model.dispose();
-    rt.destroy();
+    await closeRuntime(rt);
   }
 }
 
@@ -79,7 +79,7 @@ export async function lutCommand(args: string[]): Promise<void> {
     console.log(`written: ${values.out}`);
   } finally {
     model.dispose();
-    rt.destroy();
+    await closeRuntime(rt);
   }
 }
 

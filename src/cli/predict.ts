@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { evaluateGlue, evaluateSquad } from '../eval/task.js';
 import { UsageError } from '../runtime/errors.js';
-import { bundledModel, progress, readTask, taskOptions, writeAtomically } from './common.js';
+import { bundledModel, progress, readTask, taskOptions, writeAtomically, closeRuntime } from './common.js';
 import { checkOutputFile, openTaskModel } from './checks.js';
 import { checkTaskOptions } from './eval.js';
 
@@ -39,6 +39,6 @@ export async function predictCommand(args: string[]): Promise<void> {
     console.error(`wrote ${lines.length} predictions to ${values.out}`);
   } finally {
     model.dispose();
-    rt.destroy();
+    await closeRuntime(rt);
   }
 }

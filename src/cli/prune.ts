@@ -9,7 +9,7 @@ import { countKept, pruneJob } from '../prune/report.js';
 import { describeAdapter } from '../runtime/gpu.js';
 import { UsageError, WgpruneError } from '../runtime/errors.js';
 import { taskOption } from './checks.js';
-import { bundledModel, openModel, positiveInt, progress } from './common.js';
+import { bundledModel, openModel, positiveInt, progress, closeRuntime } from './common.js';
 import { readLut } from './latency.js';
 
 export const pruneHelp = `usage: wgprune prune --task TASK --samples FILE --constraint C [--metric flops|latency [--lut FILE]] [--out DIR] [--data FILE] [--model DIR] [options]
@@ -188,6 +188,6 @@ export async function pruneCommand(args: string[]): Promise<void> {
   } finally {
     pruned?.dispose();
     model.dispose();
-    rt.destroy();
+    await closeRuntime(rt);
   }
 }

@@ -29,6 +29,21 @@ t('eval reproduces PyTorch\'s SST-2 dev accuracy of the bundled model: 0.8142, 7
   assert.is(Math.round(out.metrics.accuracy * 872), 710);
 });
 
+t('WGPRUNE_PROFILE=1 ends a command with the device time of its slowest kernels, on stderr', async () => {
+  if (!isNode) return skip('runs the CLI');
+  process.env.WGPRUNE_PROFILE = '1';
+  let r: Awaited<ReturnType<typeof wgprune>>;
+  try {
+    r = await wgprune('eval', '--task', 'sst2', '--data', sst2, '--limit', '4', '--json');
+  } finally {
+    delete process.env.WGPRUNE_PROFILE;
+  }
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /profile: \d+ ms of device time in \d+ launches \(WGPRUNE_PROFILE=1\)/);
+  assert.match(r.stderr, /ms +[\d.]+% +\d+ x {2}matmul\[/, 'a matmul among the kernels, with its time, share and launches');
+  assert.is((JSON.parse(r.stdout) as { examples: number }).examples, 4, 'stdout stays the command\'s');
+});
+
 t('predict writes PyTorch\'s logits as JSON lines, atomically', async () => {
   if (!isNode) return skip('runs the CLI');
   const fs = await import('node:fs/promises');
