@@ -80,36 +80,45 @@ const usage = `usage: npm run bench -- [options]
   --ort-tier-up    let V8 optimise ORT Web's WebAssembly with TurboFan, its default (here it
                    stays on Liftoff: TurboFan spends 1-3 min of a core on it before measuring)`;
 
-const { values } = parseArgs({
-  options: {
-    json: { type: 'string' },
-    time: { type: 'string', default: '2000' },
-    filter: { type: 'string' },
-    shapes: { type: 'string', default: 'default' },
-    kernel: { type: 'string' },
-    repeat: { type: 'string', default: '1' },
-    peers: { type: 'string', default: 'all' },
-    'no-peers': { type: 'boolean', default: false },
-    browser: { type: 'boolean', default: false },
-    markdown: { type: 'boolean', default: false },
-    ops: { type: 'boolean', default: false },
-    models: { type: 'boolean', default: false },
-    solve: { type: 'boolean', default: false },
-    prune: { type: 'boolean', default: false },
-    latency: { type: 'boolean', default: false },
-    fisher: { type: 'boolean', default: false },
-    'fisher-samples': { type: 'string', default: '256' },
-    'fisher-big-samples': { type: 'string', default: '64' },
-    'fisher-models': { type: 'string', default: 'sst2-mini,bert-base' },
-    'gpu-check': { type: 'boolean', default: false },
-    'gpu-check-samples': { type: 'string', default: '2048' },
-    'latency-batches': { type: 'string', default: '1,32' },
-    'latency-models': { type: 'string', default: 'sst2-mini,bert-base' },
-    'latency-big-batches': { type: 'string', default: '1' },
-    'ort-tier-up': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+// A wrong option is one line and the usage, exit 2, not parseArgs' stack trace.
+function parseOptions() {
+  try {
+    return parseArgs({
+    options: {
+      json: { type: 'string' },
+      time: { type: 'string', default: '2000' },
+      filter: { type: 'string' },
+      shapes: { type: 'string', default: 'default' },
+      kernel: { type: 'string' },
+      repeat: { type: 'string', default: '1' },
+      peers: { type: 'string', default: 'all' },
+      'no-peers': { type: 'boolean', default: false },
+      browser: { type: 'boolean', default: false },
+      markdown: { type: 'boolean', default: false },
+      ops: { type: 'boolean', default: false },
+      models: { type: 'boolean', default: false },
+      solve: { type: 'boolean', default: false },
+      prune: { type: 'boolean', default: false },
+      latency: { type: 'boolean', default: false },
+      fisher: { type: 'boolean', default: false },
+      'fisher-samples': { type: 'string', default: '256' },
+      'fisher-big-samples': { type: 'string', default: '64' },
+      'fisher-models': { type: 'string', default: 'sst2-mini,bert-base' },
+      'gpu-check': { type: 'boolean', default: false },
+      'gpu-check-samples': { type: 'string', default: '2048' },
+      'latency-batches': { type: 'string', default: '1,32' },
+      'latency-models': { type: 'string', default: 'sst2-mini,bert-base' },
+      'latency-big-batches': { type: 'string', default: '1' },
+      'ort-tier-up': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  } catch (e) {
+    console.error(`${(e as Error).message.split('\n')[0]}\n${usage}`);
+    process.exit(2);
+  }
+}
+const { values } = parseOptions();
 if (values.help) {
   console.log(usage);
   process.exit(0);
